@@ -176,24 +176,44 @@ async function listenWithReconnect(
 ): Promise<() => Promise<void>> {
   let stopped = false;
   let client: pg.PoolClient | undefined;
+  let detach: (c: pg.PoolClient) => void = () => undefined;
   let delay = 100;
   const connect = async (): Promise<void> => {
     while (!stopped) {
+      let c: pg.PoolClient | undefined;
+      let released = false;
       try {
-        const c = await pool.connect();
-        c.on("notification", (n) => {
+        c = await pool.connect();
+        const conn = c;
+        const onNotification = (n: pg.Notification): void => {
           if (n.channel === channel) onNotify(n.payload ?? "");
-        });
-        c.on("error", () => {
-          c.release(true);
-          if (client === c) client = undefined;
+        };
+        const onError = (): void => {
+          detach(conn);
+          released = true;
+          conn.release(true);
+          // Before LISTEN succeeded, the loop below is still running and retries by itself.
+          if (client !== conn) return;
+          client = undefined;
           if (!stopped) setTimeout(() => void connect().then(() => onNotify("")), delay);
-        });
+        };
+        // The client goes back to the pool when listening stops; these handlers must not go with it
+        // (a later error on the pooled client would release it a second time and throw).
+        detach = (x) => {
+          x.removeListener("notification", onNotification);
+          x.removeListener("error", onError);
+        };
+        c.on("notification", onNotification);
+        c.on("error", onError);
         await c.query(`LISTEN ${quoteIdent(channel)}`);
         client = c;
         delay = 100;
         return;
       } catch {
+        if (c && !released) {
+          detach(c);
+          c.release(true);
+        }
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, 5000);
       }
@@ -205,10 +225,13 @@ async function listenWithReconnect(
     const c = client;
     client = undefined;
     if (c) {
+      detach(c);
       try {
         await c.query(`UNLISTEN ${quoteIdent(channel)}`);
-      } finally {
         c.release();
+      } catch (err) {
+        c.release(true); // the connection is broken; do not hand it to the next caller
+        throw err;
       }
     }
   };
