@@ -1,8 +1,8 @@
 // Contract tests: the protobuf contracts in proto/ stay lint-clean, formatted, backward compatible
 // with main, faithfully generated into gen/, and follow the shop's conventions (read-only RPCs are
 // NO_SIDE_EFFECTS, lists paginate, money is never a float, per-user RPCs take identity from the
-// JWT). The last block proves protovalidate enforces our annotations at run time, which also
-// proves the locally generated buf/validate/validate.proto encodes them as the runtime expects.
+// JWT, every RPC declares who may call it). The last block proves protovalidate enforces our
+// annotations at run time, which also proves the locally generated buf/validate/validate.proto encodes them as the runtime expects.
 import assert from "node:assert/strict";
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -30,6 +30,7 @@ import {
 } from "@bufbuild/protobuf/wkt";
 import { createValidator } from "@bufbuild/protovalidate";
 import * as validatePb from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
+import { Access, access } from "../gen/shop/common/v1/access_pb.js";
 import { CreateProductRequestSchema, ListProductsRequestSchema, UpdateProductRequestSchema } from "../gen/shop/catalog/v1/catalog_pb.js";
 import { PlaceOrderRequestSchema } from "../gen/shop/order/v1/order_pb.js";
 import { UpdatePromotionRequestSchema } from "../gen/shop/promotion/v1/promotion_pb.js";
@@ -184,6 +185,15 @@ describe("protobuf contracts", function () {
     const files = new Map<string, DescFile>();
     let services: DescService[] = [];
     let methods: DescMethod[] = [];
+    /** RPCs that act for the caller named by the JWT, by service. */
+    const perUser: Record<string, string[]> = {
+      "shop.users.v1.UsersService": ["ChangePassword", "GetProfile", "UpdateProfile", "ListAddresses", "AddAddress", "UpdateAddress", "DeleteAddress"],
+      "shop.cart.v1.CartService": ["GetCart", "AddItem", "UpdateItemQuantity", "RemoveItem", "ClearCart", "MergeGuestCart"],
+      "shop.order.v1.OrderService": ["PlaceOrder", "PreviewCheckout", "GetOrder", "ListOrders", "CancelOrder", "RequestReturn"],
+      "shop.payment.v1.PaymentService": ["CreatePaymentMethod", "ListPaymentMethods", "DeletePaymentMethod"],
+      "shop.notification.v1.NotificationService": ["GetPreferences", "UpdatePreferences", "ListNotifications", "WatchOrderUpdates"],
+      "shop.reviews.v1.ReviewsService": ["CreateReview", "UpdateReview", "DeleteReview"],
+    };
 
     before(async function () {
       // Every generated module, found from gen/ itself so that new files are covered automatically.
@@ -273,14 +283,6 @@ describe("protobuf contracts", function () {
     });
 
     it("takes the caller's identity from the JWT, not from per-user requests", function () {
-      const perUser: Record<string, string[]> = {
-        "shop.users.v1.UsersService": ["ChangePassword", "GetProfile", "UpdateProfile", "ListAddresses", "AddAddress", "UpdateAddress", "DeleteAddress"],
-        "shop.cart.v1.CartService": ["GetCart", "AddItem", "UpdateItemQuantity", "RemoveItem", "ClearCart", "MergeGuestCart"],
-        "shop.order.v1.OrderService": ["PlaceOrder", "PreviewCheckout", "GetOrder", "ListOrders", "CancelOrder", "RequestReturn"],
-        "shop.payment.v1.PaymentService": ["CreatePaymentMethod", "ListPaymentMethods", "DeletePaymentMethod"],
-        "shop.notification.v1.NotificationService": ["GetPreferences", "UpdatePreferences", "ListNotifications", "WatchOrderUpdates"],
-        "shop.reviews.v1.ReviewsService": ["CreateReview", "UpdateReview", "DeleteReview"],
-      };
       for (const [serviceName, rpcs] of Object.entries(perUser)) {
         const service = services.find((s) => s.typeName === serviceName);
         assert.ok(service, `${serviceName} is missing`);
@@ -291,6 +293,57 @@ describe("protobuf contracts", function () {
           assert.deepEqual(ids, [], `${serviceName}.${rpc} must not take a user id`);
         }
       }
+    });
+
+    describe("access: who may call each RPC", function () {
+      // Internal methods that only read. The gateway serves NO_SIDE_EFFECTS methods as cacheable
+      // GETs, so a read that no client can reach is a deliberate choice: list it here, with why.
+      const internalReads = new Set([
+        "shop.catalog.v1.CatalogService.BatchGetSkus", // prices for cart and order; shoppers use GetProduct
+        "shop.inventory.v1.InventoryService.GetStock", // shoppers see Sku.in_stock and cart availability
+        "shop.inventory.v1.InventoryService.BatchGetStock",
+        "shop.promotion.v1.PromotionService.EvaluateCart", // takes a customer id; shoppers use PreviewCheckout
+      ]);
+
+      const nameOf = (m: DescMethod) => `${m.parent.typeName}.${m.name}`;
+
+      it("is the MethodOptions extension shop.common.v1.access", function () {
+        assert.equal(access.typeName, "shop.common.v1.access");
+        assert.equal(access.number, 51001);
+        assert.equal(access.extendee.typeName, "google.protobuf.MethodOptions");
+        assert.deepEqual(
+          [Access.UNSPECIFIED, Access.PUBLIC, Access.USER, Access.ADMIN, Access.INTERNAL],
+          [0, 1, 2, 3, 4],
+        );
+      });
+
+      it("declares an explicit level on every RPC of every service", function () {
+        assert.ok(methods.length > 50, `only ${methods.length} methods found`);
+        const missing = methods.filter((m) => getOption(m, access) === Access.UNSPECIFIED).map(nameOf);
+        assert.deepEqual(missing, [], "add `option (shop.common.v1.access) = ACCESS_...;` to these RPCs");
+        for (const m of methods) {
+          assert.ok(Object.values(Access).includes(getOption(m, access)), `${nameOf(m)} has an unknown access level`);
+        }
+      });
+
+      it("lets clients reach every per-user RPC (USER, or PUBLIC for guest carts)", function () {
+        for (const [serviceName, rpcs] of Object.entries(perUser)) {
+          for (const rpc of rpcs) {
+            const method = methods.find((m) => nameOf(m) === `${serviceName}.${rpc}`);
+            assert.ok(method, `${serviceName}.${rpc} is missing`);
+            const level = getOption(method, access);
+            assert.ok(level === Access.USER || level === Access.PUBLIC, `${nameOf(method)} acts for the caller: USER or PUBLIC, not ${Access[level]}`);
+          }
+        }
+      });
+
+      it("keeps read-only RPCs reachable unless listed as internal reads", function () {
+        const internal = methods
+          .filter((m) => m.idempotency === Idempotency.NO_SIDE_EFFECTS && getOption(m, access) === Access.INTERNAL)
+          .map(nameOf)
+          .sort();
+        assert.deepEqual(internal, [...internalReads].sort(), "an internal read-only RPC must be listed in internalReads (and only those)");
+      });
     });
   });
 
