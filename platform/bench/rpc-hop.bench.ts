@@ -1,0 +1,161 @@
+// What the platform's gRPC layer costs per call, against bare grpc-js.
+//
+// A unary hop with 64 calls in flight and a ~200-byte reply, for
+//   (a) bare:     grpc-js server and client, same protobuf-es serialization, nothing else;
+//   (b) platform: createGrpcServer + createClient with everything on.
+// Each server runs in its own child process, so its CPU time over the measured window is its
+// own. After a warm-up, rounds alternate between variants (so drift on the machine hits all
+// alike) and we print per variant: calls/s, p50 and p99 latency, and server CPU µs per call
+// (medians of the rounds), then the platform/bare ratio of server CPU. Target: ratio <= 1.25.
+//
+// A control row drives the bare server with the platform client: a server's CPU per call
+// depends on how its requests arrive (a slower client batches fewer per event-loop turn, and
+// the platform client adds a traceparent header), so platform/control isolates what the
+// server-side pipeline itself costs.
+//
+//   npm run bench:rpc                      (BENCH_CALLS, BENCH_ROUNDS to change the size)
+//   BENCH_PROFILE=1 npm run bench:rpc      (writes .cpuprofile files of the servers to ./profiles)
+//   BENCH_PIN=1 npm run bench:rpc          (Linux: clients on CPU 0, servers on CPU 1, via taskset;
+//                                           steadier figures on a 2-core machine)
+import { execFileSync, fork, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { ChannelCredentials, Client, Metadata } from "@grpc/grpc-js";
+import { CatalogService, GetProductRequestSchema, GetProductResponseSchema } from "../../gen/shop/catalog/v1/catalog_pb.js";
+import { initTelemetry } from "../telemetry.js";
+import { createClient } from "../grpc/index.js";
+import { grpcMethodDefinition } from "../grpc/service-definition.js";
+import { benchReply, discardProcessor } from "./rpc-hop-server.js";
+
+const CALLS = Number(process.env["BENCH_CALLS"] ?? 20_000);
+const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
+const PIN = process.env["BENCH_PIN"] === "1";
+const IN_FLIGHT = 64;
+const ROUND_LIMIT_MS = 15_000;
+const request = create(GetProductRequestSchema, { lookup: { case: "id", value: "0b7f3c1e-5d2a-4e8b-9c4f-1a2b3c4d5e6f" } });
+
+type Call = () => Promise<unknown>;
+interface Round {
+  calls: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+  cpuUsPerCall: number;
+}
+
+async function startServer(variant: "bare" | "platform"): Promise<{ child: ChildProcess; port: number }> {
+  const script = fileURLToPath(new URL("./rpc-hop-server.js", import.meta.url));
+  const execArgv = process.env["BENCH_PROFILE"] ? ["--cpu-prof", "--cpu-prof-dir=profiles", `--cpu-prof-name=${variant}.cpuprofile`] : [];
+  const child = fork(script, [variant], { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const [msg] = (await once(child, "message")) as [{ port: number }];
+  if (PIN) pin(child.pid!, 1);
+  return { child, port: msg.port };
+}
+
+/** Moves every thread of `pid` to `cpu`, so client and server stop trading places on the cores. */
+function pin(pid: number, cpu: number): void {
+  execFileSync("taskset", ["-a", "-p", "-c", String(cpu), String(pid)], { stdio: "ignore" });
+}
+
+function ask(child: ChildProcess, msg: string): Promise<unknown> {
+  const answer = once(child, "message").then(([m]) => m as unknown);
+  child.send(msg);
+  return answer;
+}
+
+/** Runs `count` calls, IN_FLIGHT at a time; returns latencies (ms) and wall time. */
+async function drive(call: Call, count: number): Promise<{ latencies: Float64Array; seconds: number }> {
+  const latencies = new Float64Array(count);
+  let next = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < count && performance.now() - started < ROUND_LIMIT_MS) {
+      const i = next++;
+      const t = performance.now();
+      await call();
+      latencies[i] = performance.now() - t;
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  return { latencies: latencies.subarray(0, Math.min(next, count)), seconds: (performance.now() - started) / 1000 };
+}
+
+async function round(child: ChildProcess, call: Call): Promise<Round> {
+  await ask(child, "cpu-start");
+  const { latencies, seconds } = await drive(call, CALLS);
+  const { cpuUs } = (await ask(child, "cpu-stop")) as { cpuUs: number };
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    calls: sorted.length,
+    seconds,
+    p50: sorted[Math.floor(sorted.length * 0.5)] ?? NaN,
+    p99: sorted[Math.floor(sorted.length * 0.99)] ?? NaN,
+    cpuUsPerCall: cpuUs / sorted.length,
+  };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+function report(name: string, rounds: Round[]) {
+  const rate = median(rounds.map((r) => r.calls / r.seconds));
+  const p50 = median(rounds.map((r) => r.p50));
+  const p99 = median(rounds.map((r) => r.p99));
+  const cpu = median(rounds.map((r) => r.cpuUsPerCall));
+  const each = rounds.map((r) => r.cpuUsPerCall.toFixed(1)).join(" ");
+  console.log(
+    `${name.padEnd(9)} ${rate.toFixed(0).padStart(7)} calls/s  p50 ${p50.toFixed(2)} ms  p99 ${p99.toFixed(2)} ms  server CPU ${cpu.toFixed(1)} µs/call  (rounds: ${each})`,
+  );
+  return cpu;
+}
+
+async function main() {
+  // The client side records spans too, so the platform server continues a sampled trace
+  // (parsing traceparent, recording a child span) as it would in production with Jaeger on.
+  initTelemetry({ serviceName: "bench-client", spanProcessors: [discardProcessor] });
+  if (PIN) pin(process.pid, 0);
+  const bare = await startServer("bare");
+  const platform = await startServer("platform");
+
+  const def = grpcMethodDefinition(CatalogService.method.getProduct);
+  const bareClient = new Client(`127.0.0.1:${bare.port}`, ChannelCredentials.createInsecure());
+  const bareCall: Call = () =>
+    new Promise((resolve, reject) =>
+      bareClient.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, new Metadata(), {}, (err, res) =>
+        err ? reject(err) : resolve(res),
+      ),
+    );
+  const platformClient = createClient(CatalogService, { name: "catalog", address: `127.0.0.1:${platform.port}` });
+  const platformCall: Call = () => platformClient.getProduct(request);
+  const controlClient = createClient(CatalogService, { name: "catalog-bare", address: `127.0.0.1:${bare.port}` });
+  const controlCall: Call = () => controlClient.getProduct(request);
+
+  console.log(
+    `rpc hop: ${IN_FLIGHT} in flight, reply ${toBinary(GetProductResponseSchema, benchReply()).byteLength} bytes, ${CALLS} calls x ${ROUNDS} rounds per variant`,
+  );
+  await drive(bareCall, 5000); // warm-up: JIT, connections, validator plans
+  await drive(platformCall, 5000);
+  await drive(controlCall, 5000);
+
+  const results = { bare: [] as Round[], platform: [] as Round[], control: [] as Round[] };
+  for (let i = 0; i < ROUNDS; i++) {
+    results.bare.push(await round(bare.child, bareCall));
+    results.platform.push(await round(platform.child, platformCall));
+    results.control.push(await round(bare.child, controlCall));
+  }
+  const a = report("bare", results.bare);
+  const b = report("platform", results.platform);
+  const c = report("control", results.control);
+  console.log(`platform/bare server CPU per call: ${(b / a).toFixed(2)}x (target <= 1.25x)`);
+  console.log(`platform/control (same client on both servers): ${(b / c).toFixed(2)}x`);
+
+  bareClient.close();
+  platformClient.close();
+  controlClient.close();
+  for (const s of [bare, platform]) {
+    s.child.send("exit");
+    await once(s.child, "exit");
+  }
+}
+
+await main();

@@ -1,0 +1,250 @@
+// The pipeline every inbound call runs through, in this order:
+//   tracing (server span, parent from the caller's traceparent)
+//   -> call context made current (deadline, cancellation, credentials for outgoing calls; see
+//      call-context.ts for why it rides in OpenTelemetry's AsyncLocalStorage-backed context)
+//   -> authentication hook -> access level from the contract (access.ts) -> request validation
+//   -> the handler
+//   -> error mapping (errors.ts toStatus) -> one log line if the call failed.
+//
+// It is written as plain functions around grpc-js's callback API rather than as grpc-js
+// interceptors: interceptors cannot see the decoded request (needed for validation) and each
+// layer would allocate listener objects per call. This path runs for every RPC in the shop,
+// so it avoids per-call work that is not needed: the logger child, the AbortController and the
+// cancellation listener are created only if the handler asks for them, span attributes are set
+// only on recording spans, and the debug line is skipped unless debug is on.
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type SpanOptions } from "@opentelemetry/api";
+import type { DescMethod, Message } from "@bufbuild/protobuf";
+import type { Metadata, ServerUnaryCall, ServerWritableStream, handleServerStreamingCall, handleUnaryCall, sendUnaryData } from "@grpc/grpc-js";
+import { Code, ShopError, deadlineExceeded, isShopError, toStatus } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { extractContext, getTracer } from "../telemetry.js";
+import { runInCall, type Authenticate, type CallContext, type Caller } from "./call-context.js";
+import type { RequestValidator } from "./request-validator.js";
+import { accessDenial, accessOf, type Access } from "./access.js";
+
+export type UnaryFn = (request: Message, ctx: CallContext) => Promise<unknown>;
+export type ServerStreamingFn = (request: Message, ctx: CallContext) => AsyncIterable<unknown>;
+
+/** What the server hands every method handler; built once per server. */
+export interface HandlerEnv {
+  readonly log: Logger;
+  readonly debug: boolean;
+  readonly authenticate: Authenticate | undefined;
+  readonly validate: RequestValidator;
+}
+
+const tracer = getTracer("shop.grpc");
+const STATUS_ATTR = "rpc.grpc.status_code";
+// OpenTelemetry's RPC conventions: on a server span only these codes are the server's fault.
+const serverFaults = new Set([Code.UNKNOWN, Code.DEADLINE_EXCEEDED, Code.UNIMPLEMENTED, Code.INTERNAL, Code.UNAVAILABLE, Code.DATA_LOSS]);
+
+interface MethodInfo {
+  readonly method: DescMethod;
+  readonly spanName: string;
+  readonly spanOptions: SpanOptions;
+  readonly rpc: string;
+  readonly access: Access;
+}
+
+function methodInfo(method: DescMethod): MethodInfo {
+  const service = method.parent.typeName;
+  return {
+    method,
+    spanName: `${service}/${method.name}`,
+    spanOptions: {
+      kind: SpanKind.SERVER,
+      attributes: { "rpc.system": "grpc", "rpc.service": service, "rpc.method": method.name },
+    },
+    rpc: `${service}/${method.name}`,
+    access: accessOf(method),
+  };
+}
+
+type GrpcCall = ServerUnaryCall<Message, unknown> | ServerWritableStream<Message, unknown>;
+
+/** One inbound call: the CallContext the handler sees, plus the bookkeeping to end it once. */
+class ServerCall implements CallContext {
+  readonly service: string;
+  readonly method: string;
+  readonly metadata: Metadata;
+  readonly deadline: number;
+  caller: Caller | undefined = undefined;
+  readonly access: Access;
+  /** Set once a status is decided (by us or by grpc-js cancelling); later outcomes are dropped. */
+  private done = false;
+  private controller: AbortController | undefined;
+  private abortReason: ShopError | undefined;
+  private logger: Logger | undefined;
+  private readonly started = performance.now();
+
+  constructor(
+    private readonly info: MethodInfo,
+    private readonly env: HandlerEnv,
+    readonly span: Span,
+    private readonly call: GrpcCall,
+  ) {
+    this.service = info.method.parent.typeName;
+    this.method = info.method.name;
+    this.metadata = call.metadata;
+    this.access = info.access;
+    const deadline = call.getDeadline();
+    this.deadline = typeof deadline === "number" ? deadline : deadline.getTime();
+  }
+
+  // Created on first use: most handlers never look, and an AbortController plus a listener on
+  // the call for every RPC is measurable. Without a listener, a cancellation is noticed when
+  // the handler finishes (see settled()).
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.abortReason) this.controller.abort(this.abortReason);
+      else if (this.call.cancelled) this.cancelled();
+      else this.call.once("cancelled", () => this.cancelled());
+    }
+    return this.controller.signal;
+  }
+
+  get log(): Logger {
+    return (this.logger ??= this.env.log.child({ rpc: this.info.rpc }));
+  }
+
+  /** True once the call ended, by us or because grpc-js saw it cancelled or past its deadline. */
+  settled(): boolean {
+    if (!this.done && this.call.cancelled) this.cancelled();
+    return this.done;
+  }
+
+  /** Ends the call as OK; false if it had already ended (cancelled, deadline passed). */
+  succeed(): boolean {
+    if (this.settled()) return false;
+    this.done = true;
+    if (this.span.isRecording()) this.span.setAttribute(STATUS_ATTR, Code.OK);
+    this.span.end();
+    if (this.env.debug) this.log.debug("rpc ok", { ms: this.elapsed() });
+    return true;
+  }
+
+  /** Ends the call with the status for `err`; undefined if it had already ended. */
+  fail(err: unknown): ReturnType<typeof toStatus> | undefined {
+    if (this.settled()) return undefined;
+    this.done = true;
+    const status = toStatus(err);
+    const serverFault = serverFaults.has(status.code);
+    this.end(status.code, serverFault ? err : undefined);
+    const fields = { code: Code[status.code], ms: this.elapsed() };
+    if (!isShopError(err)) {
+      // The caller only sees "internal error"; the detail goes to the log, redacted, with the trace id.
+      this.log.error("rpc failed with an unexpected error", { ...fields, err, stack: err instanceof Error ? err.stack : undefined });
+    } else if (serverFault) {
+      this.log.warn("rpc failed", { ...fields, message: err.message });
+    } else {
+      this.log.info("rpc failed", { ...fields, message: err.message });
+    }
+    return status;
+  }
+
+  /** grpc-js saw the caller cancel or the deadline pass (it has already sent the status). */
+  private cancelled(): void {
+    if (this.done) return;
+    this.done = true;
+    const expired = Date.now() >= this.deadline;
+    const code = expired ? Code.DEADLINE_EXCEEDED : Code.CANCELLED;
+    this.end(code, undefined);
+    this.log.info(expired ? "rpc deadline exceeded" : "rpc cancelled by caller", { code: Code[code], ms: this.elapsed() });
+    this.abortReason = expired ? deadlineExceeded() : new ShopError(Code.CANCELLED, "call cancelled");
+    this.controller?.abort(this.abortReason);
+  }
+
+  private end(code: Code, err: unknown): void {
+    const span = this.span;
+    if (span.isRecording()) {
+      span.setAttribute(STATUS_ATTR, code);
+      if (serverFaults.has(code)) {
+        const message = err instanceof Error ? err.message : Code[code];
+        span.setStatus({ code: SpanStatusCode.ERROR, message });
+        if (err instanceof Error) span.recordException({ name: err.name, message });
+      }
+    }
+    span.end();
+  }
+
+  private elapsed(): number {
+    return Math.round((performance.now() - this.started) * 10) / 10;
+  }
+}
+
+/** The caller's trace context. Only W3C trace context crosses gRPC hops (the shop uses no baggage). */
+function parentContext(md: Metadata): Context {
+  const traceparent = md.get("traceparent")[0];
+  if (traceparent === undefined) return ROOT_CONTEXT;
+  const tracestate = md.get("tracestate")[0];
+  return extractContext(tracestate === undefined ? { traceparent } : { traceparent, tracestate }, ROOT_CONTEXT);
+}
+
+function startCall(info: MethodInfo, env: HandlerEnv, call: GrpcCall): { ctx: ServerCall; otel: Context } {
+  const parent = parentContext(call.metadata);
+  const span = tracer.startSpan(info.spanName, info.spanOptions, parent);
+  return { ctx: new ServerCall(info, env, span, call), otel: trace.setSpan(parent, span) };
+}
+
+/** Authenticates the caller and applies the method's access level; throws the refusal. */
+async function admit(ctx: ServerCall, env: HandlerEnv): Promise<void> {
+  if (env.authenticate) ctx.caller = await env.authenticate(ctx.metadata);
+  const denied = accessDenial(ctx.access, ctx.caller);
+  if (denied) throw denied;
+}
+
+export function unaryHandler(method: DescMethod, impl: UnaryFn, env: HandlerEnv): handleUnaryCall<Message, unknown> {
+  const info = methodInfo(method);
+  const serve = async (ctx: ServerCall, request: Message, callback: sendUnaryData<unknown>): Promise<void> => {
+    try {
+      await admit(ctx, env);
+      env.validate(method.input, request);
+      const response = await impl(request, ctx);
+      if (ctx.succeed()) callback(null, response);
+    } catch (err) {
+      const status = ctx.fail(err);
+      if (status) callback(status);
+    }
+  };
+  return (call, callback) => {
+    const { ctx, otel } = startCall(info, env, call);
+    void runInCall(otel, ctx, serve, ctx, call.request, callback); // serve settles every outcome itself
+  };
+}
+
+export function serverStreamingHandler(method: DescMethod, impl: ServerStreamingFn, env: HandlerEnv): handleServerStreamingCall<Message, unknown> {
+  const info = methodInfo(method);
+  const serve = async (ctx: ServerCall, call: ServerWritableStream<Message, unknown>): Promise<void> => {
+    try {
+      await admit(ctx, env);
+      env.validate(method.input, call.request);
+      for await (const item of impl(call.request, ctx)) {
+        if (ctx.settled()) return; // cancelled: leaving the loop calls the generator's return()
+        // Respect flow control: a slow reader must not make us buffer an unbounded stream.
+        if (!call.write(item)) await drained(call, ctx);
+      }
+      if (ctx.succeed()) call.end();
+    } catch (err) {
+      const status = ctx.fail(err);
+      if (status) call.emit("error", status);
+    }
+  };
+  return (call) => {
+    const { ctx, otel } = startCall(info, env, call);
+    void runInCall(otel, ctx, serve, ctx, call); // serve settles every outcome itself
+  };
+}
+
+function drained(call: ServerWritableStream<Message, unknown>, ctx: ServerCall): Promise<void> {
+  if (ctx.settled()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off("drain", done);
+      ctx.signal.removeEventListener("abort", done);
+      resolve();
+    };
+    call.once("drain", done);
+    ctx.signal.addEventListener("abort", done, { once: true });
+  });
+}

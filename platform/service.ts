@@ -1,0 +1,255 @@
+// The one start-up path of every service. A service's main.ts is a few lines:
+//
+//   await runServiceMain({
+//     name: "catalog", defaultPort: 50052,
+//     config: { SEARCH_LIMIT: int({ doc: "...", default: 50 }) },
+//     migrations: sourcePath("services", "catalog", "migrations"),
+//     setup: ({ db, server, config }) => { server.add(CatalogService, createCatalogService({ store: createCatalogStore(db) })); },
+//   });
+//
+// and gets: typed config (base settings below plus its own), telemetry, JSON logs, its pool and
+// schema, migrations, the event bus (RabbitMQ, or in-process when AMQP_URL is unset), the outbox
+// relay, a gRPC server with health and reflection, and graceful shutdown on SIGTERM/SIGINT in
+// reverse order of start-up. `node main.js migrate` applies migrations and exits.
+import type { Authenticate } from "./grpc/call-context.js";
+import { bool, ConfigError, describeConfig, duration, loadConfig, oneOf, optional, port, str, url, type ConfigOf, type Setting } from "./config.js";
+import { createDb, type Db } from "./db/db.js";
+import { migrate, type MigrationSet } from "./db/migrate.js";
+import { connectAmqpEventBus, createMemoryEventBus, createOutboxRelay, eventsMigrationSet, type EventBus } from "./events/index.js";
+import { createClient, createGrpcServer, type GrpcServer } from "./grpc/index.js";
+import { UsersService } from "../gen/shop/users/v1/users_pb.js";
+import { bearerAuthenticate } from "./auth/bearer-authenticate.js";
+import { createJwtVerifier } from "./auth/jwt-verifier.js";
+import { createLogger, type Logger } from "./logger.js";
+import { initTelemetry } from "./telemetry.js";
+
+/** Settings every service reads; a service adds its own next to them. */
+export const baseConfig = {
+  GRPC_HOST: str({ doc: "interface the gRPC server binds", default: "0.0.0.0" }),
+  DATABASE_URL: optional(url({ doc: "the service's PostgreSQL database (unset only in the single-process mode)", protocols: ["postgres", "postgresql"], secret: true })),
+  DATABASE_SCHEMA: optional(str({ doc: "schema holding the service's tables (default: the service name)" })),
+  DATABASE_POOL_MAX: port({ doc: "connections in the service's pool", default: 10 }),
+  AMQP_URL: optional(url({ doc: "RabbitMQ; unset means an in-process bus (single-process mode only)", protocols: ["amqp", "amqps"], secret: true })),
+  AMQP_EXCHANGE: str({ doc: "topic exchange all events go through", default: "shop.events" }),
+  LOG_LEVEL: oneOf(["debug", "info", "warn", "error"] as const, { doc: "lowest level logged", default: "info" }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optional(url({ doc: "OTLP/HTTP collector, e.g. http://jaeger:4318; unset: spans not exported" })),
+  AUTH_ISSUER: str({ doc: "`iss` of access tokens (the users service's issuer)", default: "shop-users" }),
+  AUTH_AUDIENCE: str({ doc: "`aud` access tokens must carry", default: "shop" }),
+  USERS_ADDR: str({ doc: "users service gRPC address, source of the JWKS that verifies access tokens", default: "127.0.0.1:50051" }),
+  SHUTDOWN_GRACE: duration({ doc: "time in-flight calls get to finish on SIGTERM", default: 10_000 }),
+  MIGRATE_ON_START: bool({ doc: "apply pending migrations at start-up", default: true }),
+  GRPC_TLS_CERT: optional(str({ doc: "server certificate file; with GRPC_TLS_KEY turns on TLS outside the mesh" })),
+  GRPC_TLS_KEY: optional(str({ doc: "server private key file", secret: true })),
+  GRPC_TLS_CLIENT_CA: optional(str({ doc: "CA file for client certificates; turns on mTLS" })),
+};
+
+type Spec = Record<string, Setting<unknown>>;
+export type BaseConfig = ConfigOf<typeof baseConfig> & { readonly GRPC_PORT: number };
+export type ServiceConfig<S extends Spec> = BaseConfig & ConfigOf<S>;
+
+export interface ServiceParts<S extends Spec> {
+  readonly name: string;
+  readonly config: ServiceConfig<S>;
+  readonly log: Logger;
+  readonly db: Db;
+  readonly bus: EventBus;
+  readonly server: GrpcServer;
+  /** Runs at shutdown after the server drained, before the bus and pool close (reverse order). */
+  onStop(fn: () => Promise<void> | void): void;
+}
+
+export interface ServiceModule<S extends Spec = Spec> {
+  /** Short name: schema, log `service` field, queue prefix, `<NAME>_...` nowhere: config is per process. */
+  readonly name: string;
+  readonly defaultPort: number;
+  readonly config?: S;
+  /** The service's SQL migrations folder. */
+  readonly migrations?: string;
+  /** Registers services on the server, subscribes consumers; may return an authenticate hook. */
+  setup(parts: ServiceParts<S>): Promise<void | SetupResult> | void | SetupResult;
+}
+
+export interface SetupResult {
+  readonly authenticate?: Authenticate;
+}
+
+export interface RunningService {
+  readonly name: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/** Parts a host process may share between services (the single-process mode shares these). */
+export interface SharedParts {
+  readonly bus?: EventBus;
+  /** The database for a schema, instead of a pool on DATABASE_URL (embedded PostgreSQL). */
+  readonly db?: (schema: string) => Db;
+}
+
+const databaseUrl = url({ doc: "the service's PostgreSQL database", protocols: ["postgres", "postgresql"], secret: true });
+
+/** The service's settings; DATABASE_URL is required unless the host process supplies the database. */
+export function configSpec<S extends Spec>(mod: ServiceModule<S>, shared: SharedParts = {}) {
+  return {
+    ...baseConfig,
+    ...(shared.db ? {} : { DATABASE_URL: databaseUrl }),
+    GRPC_PORT: port({ doc: "gRPC listen port", default: mod.defaultPort }),
+    ...(mod.config ?? ({} as S)),
+  };
+}
+
+function migrationSets(mod: ServiceModule<Spec>): MigrationSet[] {
+  return [eventsMigrationSet, ...(mod.migrations ? [{ name: mod.name, dir: mod.migrations }] : [])];
+}
+
+function openDb(name: string, config: BaseConfig, shared: SharedParts = {}): Db {
+  const schema = config.DATABASE_SCHEMA ?? name;
+  if (shared.db) return shared.db(schema);
+  if (!config.DATABASE_URL) throw new ConfigError([`DATABASE_URL is required (${databaseUrl.doc})`]);
+  return createDb({
+    url: config.DATABASE_URL,
+    schema,
+    max: config.DATABASE_POOL_MAX,
+    applicationName: name,
+  });
+}
+
+export async function startService<S extends Spec>(
+  mod: ServiceModule<S>,
+  env: NodeJS.ProcessEnv = process.env,
+  shared: SharedParts = {},
+): Promise<RunningService> {
+  const spec = configSpec(mod, shared);
+  const config = loadConfig(spec, env) as unknown as ServiceConfig<S>;
+  const base: BaseConfig = config;
+  initTelemetry({ serviceName: mod.name, otlpEndpoint: base.OTEL_EXPORTER_OTLP_ENDPOINT });
+  const log = createLogger({ service: mod.name, level: base.LOG_LEVEL });
+  log.info("starting", { config: describeConfig(spec, config) });
+
+  const stops: (() => Promise<void> | void)[] = [];
+  const stopAll = async () => {
+    for (const fn of stops.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        log.error("shutdown step failed", { err });
+      }
+    }
+  };
+  try {
+    const db = openDb(mod.name, base, shared);
+    stops.push(() => db.close());
+    if (base.MIGRATE_ON_START) {
+      const applied = await migrate(db, migrationSets(mod));
+      if (applied.length > 0) log.info("migrations applied", { applied });
+    }
+
+    let bus = shared.bus;
+    if (!bus) {
+      if (base.AMQP_URL) {
+        bus = await connectAmqpEventBus({ url: base.AMQP_URL, exchange: base.AMQP_EXCHANGE, appId: mod.name, logger: log });
+      } else {
+        log.warn("AMQP_URL is unset: events stay inside this process");
+        bus = createMemoryEventBus({ logger: log });
+      }
+      const owned = bus;
+      stops.push(() => owned.close());
+    }
+    const relay = createOutboxRelay({ db, publisher: bus, logger: log });
+    await relay.start();
+    stops.push(() => relay.stop());
+
+    const eventBus = bus;
+    // Subscriptions end with the service even when the bus is shared and outlives it.
+    const serviceBus: EventBus = {
+      ...bus,
+      subscribe: async (opts) => {
+        const sub = await eventBus.subscribe(opts);
+        stops.push(() => sub.close());
+        return sub;
+      },
+    };
+    const readiness = [
+      { name: "postgres", check: () => db.ping() },
+      { name: "events", check: async () => eventBus.isReady() },
+    ];
+    // The server is created after setup so setup can supply the authenticate hook; setup
+    // registers services through a small recorder that replays onto the real server.
+    const pending: ((s: GrpcServer) => void)[] = [];
+    const recorder: GrpcServer = {
+      add: (service, impl) => void pending.push((s) => s.add(service, impl)),
+      listen: () => Promise.reject(new Error("the service host calls listen")),
+      checkReadiness: () => Promise.resolve(false),
+      shutdown: () => Promise.resolve(),
+    };
+    const result = await mod.setup({ name: mod.name, config, log, db, bus: serviceBus, server: recorder, onStop: (fn) => void stops.push(fn) });
+
+    const tls = base.GRPC_TLS_CERT && base.GRPC_TLS_KEY
+      ? { certFile: base.GRPC_TLS_CERT, keyFile: base.GRPC_TLS_KEY, ...(base.GRPC_TLS_CLIENT_CA ? { caFile: base.GRPC_TLS_CLIENT_CA } : {}) }
+      : undefined;
+    const authenticate = result?.authenticate ?? usersJwksAuthenticate(base, stops);
+    const server = createGrpcServer({
+      log,
+      readiness,
+      authenticate,
+      ...(tls ? { tls } : {}),
+    });
+    for (const add of pending) add(server);
+    const boundPort = await server.listen(`${base.GRPC_HOST}:${base.GRPC_PORT}`);
+    stops.push(() => server.shutdown(base.SHUTDOWN_GRACE));
+
+    let stopping: Promise<void> | undefined;
+    return {
+      name: mod.name,
+      port: boundPort,
+      stop: () => (stopping ??= stopAll().then(() => log.info("stopped"))),
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/**
+ * Every service verifies the caller's access token itself (no trust by network position),
+ * against the users service's JWKS, fetched over gRPC and cached (see auth/jwt-verifier.ts).
+ */
+function usersJwksAuthenticate(base: BaseConfig, stops: (() => Promise<void> | void)[]): Authenticate {
+  const users = createClient(UsersService, { name: "users", address: base.USERS_ADDR, timeoutMs: 2000 });
+  stops.push(() => users.close());
+  const verifier = createJwtVerifier({
+    issuer: base.AUTH_ISSUER,
+    audience: base.AUTH_AUDIENCE,
+    fetchJwks: async () => (await users.getJwks({})).keys.map((k) => ({ kty: k.kty, crv: k.crv, x: k.x, y: k.y, kid: k.kid, alg: k.alg, use: k.use })),
+  });
+  return bearerAuthenticate(verifier);
+}
+
+/** `node main.js [migrate]`: runs the service until SIGTERM/SIGINT, or applies migrations and exits. */
+export async function runServiceMain<S extends Spec>(mod: ServiceModule<S>): Promise<void> {
+  try {
+    if (process.argv[2] === "migrate") {
+      const config = loadConfig(configSpec(mod)) as unknown as BaseConfig;
+      const db = openDb(mod.name, config);
+      try {
+        const applied = await migrate(db, migrationSets(mod));
+        process.stdout.write(JSON.stringify({ service: mod.name, applied }) + "\n");
+      } finally {
+        await db.close();
+      }
+      return;
+    }
+    const running = await startService(mod);
+    const onSignal = (signal: string) => {
+      process.stdout.write(JSON.stringify({ service: mod.name, msg: "shutting down", signal }) + "\n");
+      void running.stop().then(() => process.exit(0));
+    };
+    process.once("SIGTERM", onSignal);
+    process.once("SIGINT", onSignal);
+  } catch (err) {
+    // Config errors name the variables; anything else is shown by message only (no secrets in
+    // our messages: config never echoes values).
+    process.stderr.write(`${mod.name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+}
