@@ -1,0 +1,39 @@
+// Access tokens: short-lived ES256 JWTs that every service verifies locally against the JWKS
+// (platform/auth/jwt-verifier.ts). They carry the user id and roles and cannot be revoked,
+// which is why they live minutes, not days.
+import { randomUUID } from "node:crypto";
+import { SignJWT } from "jose";
+import { ACCESS_TOKEN_ALG } from "../../platform/auth/jwt-verifier.js";
+import type { SigningKey } from "./key-store.js";
+
+export interface AccessTokenClaims {
+  readonly userId: string;
+  readonly roles: readonly string[];
+}
+
+export interface AccessTokenSettings {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly ttlMs: number;
+}
+
+export interface AccessToken {
+  readonly token: string;
+  readonly expiresAt: Date;
+}
+
+export async function signAccessToken(key: SigningKey, claims: AccessTokenClaims, settings: AccessTokenSettings, now: Date): Promise<AccessToken> {
+  const iat = Math.floor(now.getTime() / 1000);
+  const exp = iat + Math.max(1, Math.floor(settings.ttlMs / 1000));
+  const token = await new SignJWT({ roles: [...claims.roles] })
+    // RFC 9068's type for access tokens keeps them from being mistaken for ID tokens.
+    .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, kid: key.kid, typ: "at+jwt" })
+    .setIssuer(settings.issuer)
+    .setAudience(settings.audience)
+    .setSubject(claims.userId)
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .setJti(randomUUID())
+    .sign(key.privateKey);
+  return { token, expiresAt: new Date(exp * 1000) };
+}

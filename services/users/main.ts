@@ -1,0 +1,5 @@
+// The users service as its own process (a container's entry point). See README.md.
+import { runServiceMain } from "../../platform/service.js";
+import { usersModule } from "./module.js";
+
+await runServiceMain(usersModule);
