@@ -1,0 +1,72 @@
+// The services the gateway exposes. Adding one is one line in `backends`: its methods are then
+// routed, access-checked, rate limited, documented in /openapi.json and probed by /readyz, all
+// from the descriptor, and `<NAME>_ADDR` appears in the config.
+import type { DescService } from "@bufbuild/protobuf";
+import { CartService } from "../gen/shop/cart/v1/cart_pb.js";
+import { CatalogService } from "../gen/shop/catalog/v1/catalog_pb.js";
+import { UsersService } from "../gen/shop/users/v1/users_pb.js";
+import { createClient, type CallOptions, type ClientControl } from "../platform/grpc/index.js";
+import { createHealthProbe, type HealthProbe } from "./health.js";
+
+export interface BackendSpec {
+  /** Short name: `<NAME>_ADDR`, logs, spans, /readyz. */
+  readonly name: string;
+  readonly service: DescService;
+  readonly defaultPort: number;
+  /**
+   * Read methods whose anonymous answers are the same for everyone, so shared caches (and the
+   * gateway itself) may keep them for PUBLIC_CACHE_MAX_AGE. Everything else is private, no-store:
+   * a PUBLIC read such as GetCart still carries a guest's cart token.
+   */
+  readonly publicReads?: readonly string[];
+}
+
+export const backends: readonly BackendSpec[] = [
+  { name: "users", service: UsersService, defaultPort: 50051, publicReads: ["GetJwks"] },
+  {
+    name: "catalog",
+    service: CatalogService,
+    defaultPort: 50052,
+    publicReads: ["GetProduct", "ListProducts", "SearchProducts", "ListRelatedProducts", "ListCategories"],
+  },
+  { name: "cart", service: CartService, defaultPort: 50053 },
+  // As their services land: inventory 50054, promotion 50055, order 50056, payment 50057,
+  // shipping 50058, notification 50059, reviews 50060.
+];
+
+/** A platform client seen through the descriptor: one function per method, by localName. */
+export type MethodCaller = (request: unknown, opts?: CallOptions) => Promise<unknown> | AsyncIterable<unknown>;
+export type GenericClient = Readonly<Record<string, MethodCaller | undefined>> & ClientControl;
+
+export interface Backend extends BackendSpec {
+  readonly address: string;
+  readonly client: GenericClient;
+  readonly health: HealthProbe;
+  close(): void;
+}
+
+export interface ConnectOptions {
+  /** The `<NAME>_ADDR` of a backend. */
+  readonly addressOf: (name: string) => string;
+  /** Longest call to a backend. */
+  readonly timeoutMs: number;
+}
+
+/** One platform client (deadlines, retries, breaker) and one health probe per backend. */
+export function connectBackends(specs: readonly BackendSpec[], opts: ConnectOptions): Backend[] {
+  return specs.map((spec) => {
+    const address = opts.addressOf(spec.name);
+    const client = createClient(spec.service, { name: spec.name, address, timeoutMs: opts.timeoutMs }) as unknown as GenericClient;
+    const health = createHealthProbe(address, spec.service.typeName);
+    return {
+      ...spec,
+      address,
+      client,
+      health,
+      close() {
+        client.close();
+        health.close();
+      },
+    };
+  });
+}
