@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/catalog/v1/events.proto.
  */
 export const file_shop_catalog_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChxzaG9wL2NhdGFsb2cvdjEvZXZlbnRzLnByb3RvEg9zaG9wLmNhdGFsb2cudjEiOwoOUHJvZHVjdENyZWF0ZWQSKQoHcHJvZHVjdBgBIAEoCzIYLnNob3AuY2F0YWxvZy52MS5Qcm9kdWN0IlMKDlByb2R1Y3RVcGRhdGVkEikKB3Byb2R1Y3QYASABKAsyGC5zaG9wLmNhdGFsb2cudjEuUHJvZHVjdBIWCg5jaGFuZ2VkX2ZpZWxkcxgCIAMoCSIzCg9Qcm9kdWN0QXJjaGl2ZWQSEgoKcHJvZHVjdF9pZBgBIAEoCRIMCgRza3VzGAIgAygJIoMBCgxQcmljZUNoYW5nZWQSEgoKcHJvZHVjdF9pZBgBIAEoCRILCgNza3UYAiABKAkSKAoJb2xkX3ByaWNlGAMgASgLMhUuc2hvcC5jb21tb24udjEuTW9uZXkSKAoJbmV3X3ByaWNlGAQgASgLMhUuc2hvcC5jb21tb24udjEuTW9uZXliBnByb3RvMw", [file_shop_catalog_v1_product, file_shop_common_v1_money]);
+  fileDesc("ChxzaG9wL2NhdGFsb2cvdjEvZXZlbnRzLnByb3RvEg9zaG9wLmNhdGFsb2cudjEiOwoOUHJvZHVjdENyZWF0ZWQSKQoHcHJvZHVjdBgBIAEoCzIYLnNob3AuY2F0YWxvZy52MS5Qcm9kdWN0IlMKDlByb2R1Y3RVcGRhdGVkEikKB3Byb2R1Y3QYASABKAsyGC5zaG9wLmNhdGFsb2cudjEuUHJvZHVjdBIWCg5jaGFuZ2VkX2ZpZWxkcxgCIAMoCSIzCg9Qcm9kdWN0QXJjaGl2ZWQSEgoKcHJvZHVjdF9pZBgBIAEoCRIMCgRza3VzGAIgAygJIoMBCgxQcmljZUNoYW5nZWQSEgoKcHJvZHVjdF9pZBgBIAEoCRILCgNza3UYAiABKAkSKAoJb2xkX3ByaWNlGAMgASgLMhUuc2hvcC5jb21tb24udjEuTW9uZXkSKAoJbmV3X3ByaWNlGAQgASgLMhUuc2hvcC5jb21tb24udjEuTW9uZXkiMgoOUHJvZHVjdERlbGV0ZWQSEgoKcHJvZHVjdF9pZBgBIAEoCRIMCgRza3VzGAIgAygJYgZwcm90bzM", [file_shop_catalog_v1_product, file_shop_common_v1_money]);
 
 /**
  * A product was created (in any status).
@@ -122,4 +122,31 @@ export type PriceChanged = Message<"shop.catalog.v1.PriceChanged"> & {
  */
 export const PriceChangedSchema: GenMessage<PriceChanged> = /*@__PURE__*/
   messageDesc(file_shop_catalog_v1_events, 3);
+
+/**
+ * A DRAFT product was deleted for good (only drafts that were never ACTIVE can be). Consumers
+ * that kept it from ProductCreated (search indexes, caches) drop it.
+ *
+ * @generated from message shop.catalog.v1.ProductDeleted
+ */
+export type ProductDeleted = Message<"shop.catalog.v1.ProductDeleted"> & {
+  /**
+   * @generated from field: string product_id = 1;
+   */
+  productId: string;
+
+  /**
+   * Its SKU codes, which no longer exist.
+   *
+   * @generated from field: repeated string skus = 2;
+   */
+  skus: string[];
+};
+
+/**
+ * Describes the message shop.catalog.v1.ProductDeleted.
+ * Use `create(ProductDeletedSchema)` to create a new message.
+ */
+export const ProductDeletedSchema: GenMessage<ProductDeleted> = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_events, 4);
 
