@@ -1,0 +1,5 @@
+// The inventory service as its own process (a container's entry point). See README.md.
+import { runServiceMain } from "../../platform/service.js";
+import { inventoryModule } from "./module.js";
+
+await runServiceMain(inventoryModule);

@@ -1,0 +1,37 @@
+// The inventory service as the platform runs it: configuration, wiring and the expiry job.
+// Callers' tokens (admins' on AdjustStock and ListReservations) are verified by the platform
+// against the users service's JWKS (USERS_ADDR). No peers are called.
+import { sourcePath } from "../../platform/paths.js";
+import type { ServiceModule } from "../../platform/service.js";
+import { inventoryConfig } from "./config.js";
+import { startExpiry } from "./expiry.js";
+import { createReservations } from "./reservations.js";
+import { createInventoryService, InventoryService } from "./service.js";
+import { createStockLevels } from "./stock-levels.js";
+import { createInventoryStore } from "./store.js";
+
+export interface InventoryModuleOptions {
+  /** The service's notion of now: reservation times and expiry. Tests move it. */
+  readonly clock?: () => Date;
+}
+
+export function createInventoryModule(opts: InventoryModuleOptions = {}): ServiceModule<typeof inventoryConfig> {
+  const clock = opts.clock ?? (() => new Date());
+  return {
+    name: "inventory",
+    defaultPort: 50054,
+    config: inventoryConfig,
+    migrations: sourcePath("services", "inventory", "migrations"),
+    setup(parts) {
+      const { config, db, log, server } = parts;
+      const store = createInventoryStore(db);
+      const stock = createStockLevels({ store, clock, defaultLowStockThreshold: config.INVENTORY_LOW_STOCK_THRESHOLD });
+      const reservations = createReservations({ store, clock, defaultTtlMs: config.INVENTORY_RESERVATION_TTL, log });
+      server.add(InventoryService, createInventoryService({ stock, reservations }));
+      const expiry = startExpiry({ reservations, intervalMs: config.INVENTORY_EXPIRY_INTERVAL, batch: config.INVENTORY_EXPIRY_BATCH, log });
+      parts.onStop(() => expiry.stop());
+    },
+  };
+}
+
+export const inventoryModule = createInventoryModule();

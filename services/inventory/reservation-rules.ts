@@ -1,0 +1,129 @@
+// The rules of reservations as plain functions: what a valid request is, when a repeated
+// ReserveStock is the same request, and what Commit and Release do in each state. Every
+// operation is idempotent by order id; these decide "no-op", "do it" or "refuse".
+import { Code, failedPrecondition, fieldError, ShopError } from "../../platform/errors.js";
+
+export type ReservationStatus = "active" | "committed" | "released" | "expired";
+
+export interface ReservationLine {
+  readonly sku: string;
+  readonly quantity: number;
+}
+
+export interface StoredReservation {
+  readonly orderId: string;
+  readonly status: ReservationStatus;
+  /** In request order. Empty only for a tombstone (see `isTombstone`). */
+  readonly lines: readonly ReservationLine[];
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+  readonly releaseReason: string;
+}
+
+/** Why an automatic release happened, in `release_reason` and StockChanged.reason. */
+export const EXPIRED_REASON = "expired";
+
+/**
+ * A release for an order that had no reservation leaves a lineless RELEASED row, so that a
+ * ReserveStock delayed past its own compensation cannot hold stock nobody will release.
+ */
+export function isTombstone(r: StoredReservation): boolean {
+  return r.lines.length === 0;
+}
+
+/** One line per SKU: two lines of one SKU are a caller's bug, not something to add up silently. */
+export function checkLines(lines: readonly ReservationLine[]): void {
+  const seen = new Set<string>();
+  lines.forEach((line, i) => {
+    if (seen.has(line.sku)) throw fieldError(`lines[${i}].sku`, `${line.sku} appears in more than one line`);
+    seen.add(line.sku);
+  });
+}
+
+/** Lines in the order every transaction locks their SKUs: one global order, so no deadlocks. */
+export function bySku<T extends { readonly sku: string }>(lines: readonly T[]): T[] {
+  return [...lines].sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
+}
+
+/** Same SKUs with the same quantities, in any order. */
+export function sameLines(a: readonly ReservationLine[], b: readonly ReservationLine[]): boolean {
+  if (a.length !== b.length) return false;
+  const x = bySku(a);
+  const y = bySku(b);
+  return x.every((l, i) => l.sku === y[i]?.sku && l.quantity === y[i]?.quantity);
+}
+
+/**
+ * What a repeated ReserveStock for an order that already has a reservation returns: the
+ * reservation itself, whatever its state, if the lines are the same (a saga retrying after a
+ * crash); the ttl of the repeat is ignored. Different lines are refused.
+ */
+export function replayedReservation(existing: StoredReservation, lines: readonly ReservationLine[]): StoredReservation {
+  if (isTombstone(existing)) {
+    throw failedPrecondition(`order ${existing.orderId} was released before its stock was reserved; a released order cannot reserve`);
+  }
+  if (!sameLines(existing.lines, lines)) {
+    throw failedPrecondition(`order ${existing.orderId} already has a reservation with other lines; an order reserves once`);
+  }
+  return existing;
+}
+
+export type CommitDecision = "commit" | "unchanged" | "expire";
+
+/**
+ * COMMITTED again is a no-op; RELEASED or EXPIRED cannot be sold. An ACTIVE reservation past its
+ * expiry is expired right here, as the expiry job would, so whether a late commit succeeds
+ * never depends on when the job last ran.
+ */
+export function commitDecision(r: StoredReservation, now: Date): CommitDecision {
+  switch (r.status) {
+    case "committed":
+      return "unchanged";
+    case "released":
+    case "expired":
+      throw notCommittable(r);
+    case "active":
+      return r.expiresAt.getTime() <= now.getTime() ? "expire" : "commit";
+  }
+}
+
+export function notCommittable(r: StoredReservation): ShopError {
+  const why = r.status === "expired" ? "expired" : `was released (${r.releaseReason})`;
+  return failedPrecondition(`the reservation for order ${r.orderId} ${why}; its stock is no longer held`);
+}
+
+export type ReleaseDecision = "release" | "unchanged";
+
+/** RELEASED or EXPIRED again is a no-op; sold units do not come back by Release. */
+export function releaseDecision(r: StoredReservation): ReleaseDecision {
+  switch (r.status) {
+    case "active":
+      return "release";
+    case "released":
+    case "expired":
+      return "unchanged";
+    case "committed":
+      throw failedPrecondition(`the reservation for order ${r.orderId} is committed; sold units come back as a stock adjustment (a return)`);
+  }
+}
+
+export interface Shortage {
+  /** Index of the line in the request. */
+  readonly index: number;
+  readonly sku: string;
+  readonly requested: number;
+  readonly available: number;
+}
+
+/**
+ * FAILED_PRECONDITION naming every short line, as the contract asks. The short SKUs travel as
+ * field violations (`lines[i].quantity`), the detail type the platform encodes.
+ */
+export function shortageError(shortages: readonly Shortage[]): ShopError {
+  const each = shortages.map((s) => `${s.sku} (requested ${s.requested}, available ${Math.max(0, s.available)})`);
+  return new ShopError(
+    Code.FAILED_PRECONDITION,
+    `insufficient stock: ${each.join(", ")}`,
+    shortages.map((s) => ({ field: `lines[${s.index}].quantity`, description: `${s.sku}: requested ${s.requested}, available ${Math.max(0, s.available)}` })),
+  );
+}

@@ -1,0 +1,266 @@
+// All of the inventory service's SQL, and the events each change enqueues in its transaction.
+//
+// Stock is only ever changed by single conditional or relative UPDATEs on one SKU's row, and
+// every transaction that touches several SKUs does so in SKU order (reservation-rules.ts
+// `bySku`): row locks are always taken in one global order, so concurrent reservations queue
+// instead of deadlocking. A transaction that touches a reservation locks it before any stock.
+import { ReservationExpiredSchema, StockChangedSchema, StockLowSchema } from "../../gen/shop/inventory/v1/events_pb.js";
+import type { Db, Queryable } from "../../platform/db/db.js";
+import { enqueueEvent } from "../../platform/events/index.js";
+import type { PageKey } from "./page-token.js";
+import type { ReservationLine, ReservationStatus, StoredReservation } from "./reservation-rules.js";
+import { available, type StockLevel } from "./stock-rules.js";
+
+/** StockChanged.reason values (events.proto). */
+export type StockChangeReason = "adjustment" | "reserved" | "committed" | "released" | "expired";
+
+interface StockRow {
+  sku: string;
+  on_hand: number;
+  reserved: number;
+  low_stock_threshold: number;
+  updated_at: Date;
+  [k: string]: unknown;
+}
+
+interface ReservationRow {
+  order_id: string;
+  status: ReservationStatus;
+  created_at: Date;
+  expires_at: Date;
+  release_reason: string;
+  [k: string]: unknown;
+}
+
+const STOCK_COLUMNS = "sku, on_hand, reserved, low_stock_threshold, updated_at";
+const RESERVATION_COLUMNS = "order_id, status, created_at, expires_at, release_reason";
+
+const toStock = (r: StockRow): StockLevel => ({
+  sku: r.sku,
+  onHand: r.on_hand,
+  reserved: r.reserved,
+  lowStockThreshold: r.low_stock_threshold,
+  updatedAt: new Date(r.updated_at),
+});
+
+async function withLines(q: Queryable, rows: ReservationRow[]): Promise<StoredReservation[]> {
+  if (rows.length === 0) return [];
+  const { rows: lines } = await q.query<{ order_id: string; sku: string; quantity: number }>(
+    "SELECT order_id, sku, quantity FROM reservation_lines WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, position",
+    [rows.map((r) => r.order_id)],
+  );
+  const byOrder = new Map<string, ReservationLine[]>();
+  for (const l of lines) {
+    const list = byOrder.get(l.order_id) ?? [];
+    list.push({ sku: l.sku, quantity: l.quantity });
+    byOrder.set(l.order_id, list);
+  }
+  return rows.map((r) => ({
+    orderId: r.order_id,
+    status: r.status,
+    lines: byOrder.get(r.order_id) ?? [],
+    createdAt: new Date(r.created_at),
+    expiresAt: new Date(r.expires_at),
+    releaseReason: r.release_reason,
+  }));
+}
+
+/** Adds `onHand` and `reserved` (either may be negative) to a SKU's row; the CHECKs guard the result. */
+async function moveUnits(q: Queryable, sku: string, onHand: number, reserved: number, now: Date): Promise<StockLevel> {
+  const { rows } = await q.query<StockRow>(
+    `UPDATE stock SET on_hand = on_hand + $2, reserved = reserved + $3, updated_at = $4 WHERE sku = $1 RETURNING ${STOCK_COLUMNS}`,
+    [sku, onHand, reserved, now],
+  );
+  const row = rows[0];
+  // A reservation line always has its stock row: reserving required it, and rows are never deleted.
+  if (!row) throw new Error(`stock row for ${sku} missing under a reservation`);
+  return toStock(row);
+}
+
+export interface NewReservation {
+  readonly orderId: string;
+  readonly lines: readonly ReservationLine[];
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+}
+
+export interface InventoryTx {
+  /**
+   * Inserts the ACTIVE reservation and its lines unless the order already has one; false then.
+   * A concurrent claim of the same order waits here until the first one commits or rolls back.
+   */
+  claim(r: NewReservation): Promise<boolean>;
+  /** The order's reservation, row-locked; undefined if there is none. */
+  lock(orderId: string): Promise<StoredReservation | undefined>;
+  /**
+   * Moves `units` of `sku` from available to reserved in one conditional statement, or returns
+   * undefined (and changes nothing) if fewer are available or the SKU was never stocked.
+   */
+  reserveUnits(sku: string, units: number, now: Date): Promise<StockLevel | undefined>;
+  /** Units available now per SKU (0 for SKUs never stocked), for the shortage report. */
+  availableNow(skus: readonly string[]): Promise<Map<string, number>>;
+  /** Reserved units become sold: on_hand and reserved both drop. */
+  sellUnits(sku: string, units: number, now: Date): Promise<StockLevel>;
+  /** Reserved units become available again. */
+  unreserveUnits(sku: string, units: number, now: Date): Promise<StockLevel>;
+  setStatus(orderId: string, status: ReservationStatus, releaseReason: string, now: Date): Promise<void>;
+  /** A lineless RELEASED reservation (see reservation-rules.ts `isTombstone`); false if the order has one already. */
+  tombstone(orderId: string, reason: string, now: Date): Promise<boolean>;
+  /** Up to `limit` ACTIVE reservations due at `now`, locked; ones other transactions hold are skipped. */
+  lockDue(now: Date, limit: number): Promise<StoredReservation[]>;
+  /** The SKU's row, created empty if needed, locked. */
+  lockStock(sku: string, defaultThreshold: number, now: Date): Promise<StockLevel>;
+  writeStock(level: StockLevel, now: Date): Promise<void>;
+  recordAdjustment(a: { sku: string; delta: number; reason: string; actor: string; onHandAfter: number; now: Date }): Promise<void>;
+  stockChanged(level: StockLevel, reason: StockChangeReason): Promise<void>;
+  stockLow(level: StockLevel): Promise<void>;
+  reservationExpired(r: StoredReservation): Promise<void>;
+}
+
+function inventoryTx(q: Queryable): InventoryTx {
+  return {
+    async claim(r) {
+      const { rowCount } = await q.query(
+        `WITH claimed AS (
+           INSERT INTO reservations (order_id, status, created_at, expires_at, updated_at)
+           VALUES ($1, 'active', $2, $3, $2)
+           ON CONFLICT (order_id) DO NOTHING
+           RETURNING order_id)
+         INSERT INTO reservation_lines (order_id, position, sku, quantity)
+         SELECT claimed.order_id, l.position, l.sku, l.quantity
+         FROM claimed, unnest($4::text[], $5::int[]) WITH ORDINALITY AS l (sku, quantity, position)`,
+        [r.orderId, r.createdAt, r.expiresAt, r.lines.map((l) => l.sku), r.lines.map((l) => l.quantity)],
+      );
+      return rowCount > 0;
+    },
+
+    async lock(orderId) {
+      const { rows } = await q.query<ReservationRow>(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE order_id = $1 FOR UPDATE`, [orderId]);
+      return (await withLines(q, rows))[0];
+    },
+
+    async reserveUnits(sku, units, now) {
+      const { rows } = await q.query<StockRow>(
+        `UPDATE stock SET reserved = reserved + $2, updated_at = $3
+         WHERE sku = $1 AND on_hand - reserved >= $2
+         RETURNING ${STOCK_COLUMNS}`,
+        [sku, units, now],
+      );
+      return rows[0] && toStock(rows[0]);
+    },
+
+    async availableNow(skus) {
+      const { rows } = await q.query<{ sku: string; available: number }>("SELECT sku, available FROM stock WHERE sku = ANY($1::text[])", [skus]);
+      const out = new Map(skus.map((s) => [s, 0]));
+      for (const r of rows) out.set(r.sku, r.available);
+      return out;
+    },
+
+    sellUnits: (sku, units, now) => moveUnits(q, sku, -units, -units, now),
+    unreserveUnits: (sku, units, now) => moveUnits(q, sku, 0, -units, now),
+
+    async setStatus(orderId, status, releaseReason, now) {
+      await q.query("UPDATE reservations SET status = $2, release_reason = $3, updated_at = $4 WHERE order_id = $1", [orderId, status, releaseReason, now]);
+    },
+
+    async tombstone(orderId, reason, now) {
+      const { rowCount } = await q.query(
+        `INSERT INTO reservations (order_id, status, created_at, expires_at, updated_at, release_reason)
+         VALUES ($1, 'released', $2, $2, $2, $3) ON CONFLICT (order_id) DO NOTHING`,
+        [orderId, now, reason],
+      );
+      return rowCount > 0;
+    },
+
+    async lockDue(now, limit) {
+      const { rows } = await q.query<ReservationRow>(
+        `SELECT ${RESERVATION_COLUMNS} FROM reservations
+         WHERE status = 'active' AND expires_at <= $1
+         ORDER BY expires_at LIMIT $2
+         FOR UPDATE SKIP LOCKED`,
+        [now, limit],
+      );
+      return withLines(q, rows);
+    },
+
+    async lockStock(sku, defaultThreshold, now) {
+      await q.query(
+        "INSERT INTO stock (sku, on_hand, reserved, low_stock_threshold, updated_at) VALUES ($1, 0, 0, $2, $3) ON CONFLICT (sku) DO NOTHING",
+        [sku, defaultThreshold, now],
+      );
+      const { rows } = await q.query<StockRow>(`SELECT ${STOCK_COLUMNS} FROM stock WHERE sku = $1 FOR UPDATE`, [sku]);
+      if (!rows[0]) throw new Error(`stock row for ${sku} vanished right after it was created`);
+      return toStock(rows[0]);
+    },
+
+    async writeStock(level, now) {
+      await q.query("UPDATE stock SET on_hand = $2, low_stock_threshold = $3, updated_at = $4 WHERE sku = $1", [
+        level.sku,
+        level.onHand,
+        level.lowStockThreshold,
+        now,
+      ]);
+    },
+
+    async recordAdjustment(a) {
+      await q.query(
+        "INSERT INTO stock_adjustments (sku, delta, reason, actor, on_hand_after, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        [a.sku, a.delta, a.reason, a.actor, a.onHandAfter, a.now],
+      );
+    },
+
+    async stockChanged(level, reason) {
+      await enqueueEvent(q, StockChangedSchema, { sku: level.sku, onHand: level.onHand, reserved: level.reserved, available: available(level), reason });
+    },
+
+    async stockLow(level) {
+      await enqueueEvent(q, StockLowSchema, { sku: level.sku, available: available(level), lowStockThreshold: level.lowStockThreshold });
+    },
+
+    async reservationExpired(r) {
+      await enqueueEvent(q, ReservationExpiredSchema, { orderId: r.orderId, lines: r.lines.map((l) => ({ ...l })) });
+    },
+  };
+}
+
+export interface ReservationFilter {
+  readonly after: PageKey | undefined;
+  readonly limit: number;
+  /** Undefined for all. */
+  readonly status: ReservationStatus | undefined;
+  /** "" for all. */
+  readonly sku: string;
+}
+
+export interface InventoryStore {
+  /** Rows of the SKUs that have one. */
+  stock(skus: readonly string[]): Promise<Map<string, StockLevel>>;
+  /** Oldest first, keyset on (created_at, order_id). */
+  listReservations(filter: ReservationFilter): Promise<StoredReservation[]>;
+  /** Runs `fn` in one transaction. */
+  transact<T>(fn: (tx: InventoryTx) => Promise<T>): Promise<T>;
+}
+
+export function createInventoryStore(db: Db): InventoryStore {
+  return {
+    async stock(skus) {
+      const { rows } = await db.query<StockRow>(`SELECT ${STOCK_COLUMNS} FROM stock WHERE sku = ANY($1::text[])`, [skus]);
+      return new Map(rows.map((r) => [r.sku, toStock(r)]));
+    },
+
+    async listReservations(f) {
+      const { rows } = await db.query<ReservationRow>(
+        `SELECT ${RESERVATION_COLUMNS} FROM reservations r
+         WHERE ($1::timestamptz IS NULL OR (r.created_at, r.order_id) > ($1, $2::uuid))
+           AND ($3::text IS NULL OR r.status = $3)
+           AND ($4 = '' OR EXISTS (SELECT 1 FROM reservation_lines l WHERE l.order_id = r.order_id AND l.sku = $4))
+         ORDER BY r.created_at, r.order_id
+         LIMIT $5`,
+        [f.after?.time ?? null, f.after?.id ?? null, f.status ?? null, f.sku, f.limit],
+      );
+      return withLines(db, rows);
+    },
+
+    transact: (fn) => db.tx((q) => fn(inventoryTx(q))),
+  };
+}
