@@ -16,10 +16,9 @@ import { bool, ConfigError, describeConfig, duration, loadConfig, oneOf, optiona
 import { createDb, type Db } from "./db/db.js";
 import { migrate, type MigrationSet } from "./db/migrate.js";
 import { connectAmqpEventBus, createMemoryEventBus, createOutboxRelay, eventsMigrationSet, type EventBus } from "./events/index.js";
-import { createClient, createGrpcServer, type GrpcServer } from "./grpc/index.js";
-import { UsersService } from "../gen/shop/users/v1/users_pb.js";
+import { createGrpcServer, type GrpcServer } from "./grpc/index.js";
 import { bearerAuthenticate } from "./auth/bearer-authenticate.js";
-import { createJwtVerifier } from "./auth/jwt-verifier.js";
+import { createUsersJwksVerifier } from "./auth/users-jwks.js";
 import { createLogger, type Logger } from "./logger.js";
 import { initTelemetry } from "./telemetry.js";
 
@@ -215,13 +214,8 @@ export async function startService<S extends Spec>(
  * against the users service's JWKS, fetched over gRPC and cached (see auth/jwt-verifier.ts).
  */
 function usersJwksAuthenticate(base: BaseConfig, stops: (() => Promise<void> | void)[]): Authenticate {
-  const users = createClient(UsersService, { name: "users", address: base.USERS_ADDR, timeoutMs: 2000 });
-  stops.push(() => users.close());
-  const verifier = createJwtVerifier({
-    issuer: base.AUTH_ISSUER,
-    audience: base.AUTH_AUDIENCE,
-    fetchJwks: async () => (await users.getJwks({})).keys.map((k) => ({ kty: k.kty, crv: k.crv, x: k.x, y: k.y, kid: k.kid, alg: k.alg, use: k.use })),
-  });
+  const verifier = createUsersJwksVerifier({ address: base.USERS_ADDR, issuer: base.AUTH_ISSUER, audience: base.AUTH_AUDIENCE });
+  stops.push(() => verifier.close());
   return bearerAuthenticate(verifier);
 }
 

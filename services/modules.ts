@@ -1,0 +1,8 @@
+// Every service of the shop, in start-up order (users first: the others verify tokens against
+// its JWKS), with the port each serves gRPC on by default. The single-process shop starts them
+// all from this list, and so do the end-to-end tests; a new service is one entry here.
+import type { ServiceModule } from "../platform/service.js";
+import { cartModule } from "./cart/module.js";
+import { usersModule } from "./users/module.js";
+
+export const serviceModules: readonly ServiceModule[] = [usersModule, cartModule] as unknown as readonly ServiceModule[];

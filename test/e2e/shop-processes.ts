@@ -1,0 +1,179 @@
+// The shop as separate processes, as containers run it: every service in services/modules.ts
+// from its own `dist/services/<name>/main.js`, and the gateway from `dist/gateway/main.js`, on
+// free ports, against one fresh PostgreSQL database (a schema per service) and RabbitMQ with an
+// vhost of its own (so every queue the services declare goes with it; without rabbitmqctl, an
+// exchange of its own on the default vhost). Tests drive it through the gateway's JSON API with `api()`.
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { promisify } from "node:util";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import amqp from "amqplib";
+import { addressSetting } from "../../gateway/config.js";
+import { repoRoot } from "../../platform/paths.js";
+import { uniqueName } from "../../platform/testing/names.js";
+import { createTestDatabase, type TestDatabase } from "../../platform/testing/pg.js";
+import { waitFor } from "../../platform/testing/wait-for.js";
+import { serviceModules } from "../../services/modules.js";
+
+export const AMQP_URL = process.env["TEST_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672";
+export const ADMIN_EMAIL = "admin@shop.test";
+
+export interface ShopProcesses {
+  readonly url: string;
+  readonly db: TestDatabase;
+  readonly exchange: string;
+  /** Everything the processes printed, for failure messages. */
+  output(name?: string): string;
+  /** POSTs a Connect JSON request; resolves status, parsed body and headers whatever the status. */
+  api(method: string, body?: unknown, opts?: ApiOptions): Promise<ApiResponse>;
+  stop(): Promise<void>;
+}
+
+export interface ApiOptions {
+  readonly token?: string;
+  readonly headers?: Record<string, string>;
+}
+
+export interface ApiResponse {
+  readonly status: number;
+  readonly body: Record<string, unknown> & { code?: string; message?: string };
+  readonly headers: Headers;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const port = (server.address() as { port: number }).port;
+  server.close();
+  await once(server, "close");
+  return port;
+}
+
+interface Child {
+  readonly name: string;
+  readonly child: ChildProcess;
+  out: string;
+}
+
+function spawnNode(name: string, script: string, env: NodeJS.ProcessEnv): Child {
+  const child = spawn(process.execPath, ["--enable-source-maps", script], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const c: Child = { name, child, out: "" };
+  child.stdout!.on("data", (d: Buffer) => (c.out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (c.out += d.toString()));
+  return c;
+}
+
+async function stopChild(c: Child): Promise<void> {
+  if (c.child.exitCode !== null || c.child.signalCode !== null) return;
+  const exited = once(c.child, "exit");
+  c.child.kill("SIGTERM");
+  const timer = setTimeout(() => c.child.kill("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}): Promise<ShopProcesses> {
+  const db = await createTestDatabase("e2e");
+  const exchange = uniqueName("e2e");
+  const broker = await createVhost(exchange);
+  const dist = join(repoRoot(), "dist");
+  const addresses: Record<string, string> = {};
+  for (const mod of serviceModules) addresses[addressSetting(mod.name)] = `127.0.0.1:${await freePort()}`;
+  const gatewayPort = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env["PATH"],
+    DATABASE_URL: db.url,
+    AMQP_URL: broker.url,
+    AMQP_EXCHANGE: exchange,
+    LOG_LEVEL: "warn",
+    GRPC_HOST: "127.0.0.1",
+    ADMIN_EMAIL,
+    // Generous limits: these tests are about behaviour, the rate-limit test lowers them itself.
+    RATE_LIMIT_IP_RATE: "1000",
+    RATE_LIMIT_IP_BURST: "1000",
+    SHUTDOWN_GRACE: "2s",
+    ...addresses,
+    ...extraEnv,
+  };
+  const children: Child[] = [];
+  const stop = async () => {
+    await Promise.all(children.map(stopChild));
+    await broker.drop().catch(() => undefined);
+    await db.drop();
+  };
+  try {
+    for (const mod of serviceModules) {
+      const port = addresses[addressSetting(mod.name)]!.split(":")[1]!;
+      children.push(spawnNode(mod.name, join(dist, "services", mod.name, "main.js"), { ...env, GRPC_PORT: port }));
+    }
+    children.push(spawnNode("gateway", join(dist, "gateway", "main.js"), { ...env, GATEWAY_HOST: "127.0.0.1", GATEWAY_PORT: String(gatewayPort) }));
+    const url = `http://127.0.0.1:${gatewayPort}`;
+    const output = (name?: string) => children.filter((c) => !name || c.name === name).map((c) => `--- ${c.name}\n${c.out}`).join("\n");
+    await waitFor(
+      "every service ready behind the gateway",
+      async () => {
+        const dead = children.find((c) => c.child.exitCode !== null);
+        if (dead) throw new Error(`${dead.name} exited ${dead.child.exitCode}: ${dead.out.slice(-2000)}`);
+        const res = await fetch(`${url}/readyz`).catch(() => undefined);
+        return res?.status === 200 || undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n${output()}`);
+    });
+    return {
+      url,
+      db,
+      exchange,
+      output,
+      api: (method, body, opts) => callApi(url, method, body, opts),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+export async function callApi(url: string, method: string, body: unknown = {}, opts: ApiOptions = {}): Promise<ApiResponse> {
+  const headers: Record<string, string> = { "content-type": "application/json", ...opts.headers };
+  if (opts.token) headers["authorization"] = `Bearer ${opts.token}`;
+  const res = await fetch(`${url}/${method}`, { method: "POST", headers, body: typeof body === "string" ? body : JSON.stringify(body) });
+  const text = await res.text();
+  let parsed: ApiResponse["body"] = {};
+  try {
+    parsed = text ? (JSON.parse(text) as ApiResponse["body"]) : {};
+  } catch {
+    parsed = { raw: text };
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+const run = promisify(execFile);
+
+/** A RabbitMQ vhost for one run, or the default vhost when rabbitmqctl is not at hand. */
+async function createVhost(name: string): Promise<{ url: string; drop(): Promise<void> }> {
+  try {
+    await run("rabbitmqctl", ["add_vhost", name]);
+    await run("rabbitmqctl", ["set_permissions", "-p", name, "guest", ".*", ".*", ".*"]);
+  } catch {
+    return { url: AMQP_URL, drop: () => deleteExchanges(name) };
+  }
+  const url = new URL(AMQP_URL);
+  url.pathname = `/${encodeURIComponent(name)}`;
+  return { url: url.toString(), drop: async () => void (await run("rabbitmqctl", ["delete_vhost", name])) };
+}
+
+async function deleteExchanges(exchange: string): Promise<void> {
+  const conn = await amqp.connect(AMQP_URL);
+  try {
+    const ch = await conn.createChannel();
+    await ch.deleteExchange(exchange);
+    await ch.deleteExchange(`${exchange}.dlx`);
+    await ch.close();
+  } finally {
+    await conn.close();
+  }
+}
