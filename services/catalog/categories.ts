@@ -1,0 +1,87 @@
+// The category tree: admins create, rename, move and delete categories; anyone lists them.
+// The tree stays a tree: a category cannot move below itself, and only a leaf that no product
+// names can be deleted.
+import { randomUUID } from "node:crypto";
+import type { Db } from "../../platform/db/db.js";
+import { failedPrecondition, fieldError, notFound } from "../../platform/errors.js";
+import { categoryStore as store, type CategoryRecord } from "./category-store.js";
+import { decodePageToken, listFingerprint, pageOf, pageSize } from "./page-token.js";
+
+export const CATEGORY_FIELDS = ["slug", "name", "parent_id", "description"] as const;
+export type CategoryField = (typeof CATEGORY_FIELDS)[number];
+
+export interface CategoryInput {
+  readonly slug: string;
+  readonly name: string;
+  /** "" for top level. */
+  readonly parentId: string;
+  readonly description: string;
+}
+
+export interface CategoryPage {
+  readonly categories: CategoryRecord[];
+  readonly nextPageToken: string;
+}
+
+export type Categories = ReturnType<typeof createCategories>;
+
+export function createCategories({ db, clock }: { db: Db; clock: () => Date }) {
+  return {
+    async create(input: CategoryInput): Promise<CategoryRecord> {
+      const name = input.name.trim();
+      if (name === "") throw fieldError("name", "must not be blank");
+      return db.tx(async (q) => {
+        if (input.parentId !== "" && !(await store.byId(q, input.parentId, { lock: true }))) throw fieldError("parent_id", "no such category");
+        return store.insert(q, { id: randomUUID(), slug: input.slug, name, parentId: input.parentId || undefined, description: input.description }, clock());
+      });
+    },
+
+    async update(id: string, input: CategoryInput, mask: readonly string[]): Promise<CategoryRecord> {
+      const has = (f: CategoryField) => mask.includes(f);
+      if (has("name") && input.name.trim() === "") throw fieldError("category.name", "must not be blank");
+      if (has("slug") && input.slug === "") throw fieldError("category.slug", "must not be empty");
+      return db.tx(async (q) => {
+        const current = await store.byId(q, id, { lock: true });
+        if (!current) throw notFound("category", id);
+        const parentId = has("parent_id") ? input.parentId || undefined : current.parentId;
+        if (parentId !== current.parentId && parentId !== undefined) {
+          if (!(await store.byId(q, parentId, { lock: true }))) throw fieldError("category.parent_id", "no such category");
+          if ((await store.subtree(q, id)).includes(parentId)) throw fieldError("category.parent_id", "would put the category below itself");
+        }
+        const next: CategoryRecord = {
+          id,
+          slug: has("slug") ? input.slug : current.slug,
+          name: has("name") ? input.name.trim() : current.name,
+          parentId,
+          description: has("description") ? input.description : current.description,
+        };
+        return store.update(q, next, clock());
+      });
+    },
+
+    async remove(id: string): Promise<void> {
+      await db.tx(async (q) => {
+        if (!(await store.byId(q, id, { lock: true }))) throw notFound("category", id);
+        if (await store.hasChildren(q, id)) throw failedPrecondition("the category has subcategories; delete or move them first");
+        if (await store.hasProducts(q, id)) throw failedPrecondition("products are in this category; take them out first");
+        await store.delete(q, id);
+      });
+    },
+
+    async list(req: { pageSize: number; pageToken: string; parentId: string }): Promise<CategoryPage> {
+      const limit = pageSize(req.pageSize);
+      const list = `categories:${listFingerprint([req.parentId])}`;
+      const after = decodePageToken(req.pageToken, list, ["string"]);
+      const rows = await store.list(db, req.parentId || undefined, after?.key[0] as string | undefined, limit);
+      const { page, nextPageToken } = pageOf(rows, limit, list, (c) => [c.slug]);
+      return { categories: page, nextPageToken };
+    },
+
+    /** A category and all below it, for "in this category" filters; an unknown one is INVALID_ARGUMENT naming `field`. */
+    async withDescendants(id: string, field: string): Promise<string[]> {
+      const ids = await store.subtree(db, id);
+      if (ids.length === 0) throw fieldError(field, "no such category");
+      return ids;
+    },
+  };
+}

@@ -1,0 +1,5 @@
+// The catalog service as its own process (a container's entry point). See README.md.
+import { runServiceMain } from "../../platform/service.js";
+import { catalogModule } from "./module.js";
+
+await runServiceMain(catalogModule);
