@@ -1,0 +1,5 @@
+// The shipping service as its own process (a container's entry point). See README.md.
+import { runServiceMain } from "../../platform/service.js";
+import { shippingModule } from "./module.js";
+
+await runServiceMain(shippingModule);
