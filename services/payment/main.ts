@@ -1,0 +1,5 @@
+// The payment service as its own process (a container's entry point). See README.md.
+import { runServiceMain } from "../../platform/service.js";
+import { paymentModule } from "./module.js";
+
+await runServiceMain(paymentModule);
