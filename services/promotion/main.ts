@@ -1,0 +1,5 @@
+// The promotion service as its own process (a container's entry point). See README.md.
+import { runServiceMain } from "../../platform/service.js";
+import { promotionModule } from "./module.js";
+
+await runServiceMain(promotionModule);
