@@ -1,0 +1,177 @@
+// Small named fixtures for the catalog service tests: the service on a real port against its
+// own real PostgreSQL database, a users service double that serves a JWKS (so admin and
+// customer callers go through the platform's real token verification), and builders for
+// products and SKUs.
+import { randomUUID } from "node:crypto";
+import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from "jose";
+import { fromBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { CatalogService, type CreateProductRequestSchema } from "../../../gen/shop/catalog/v1/catalog_pb.js";
+import { ProductStatus, type SkuSchema } from "../../../gen/shop/catalog/v1/product_pb.js";
+import { UsersService } from "../../../gen/shop/users/v1/users_pb.js";
+import { createDb, type Db } from "../../../platform/db/db.js";
+import { Code, ShopError } from "../../../platform/errors.js";
+import { createClient, createGrpcServer, type CallOptions, type ServiceClient } from "../../../platform/grpc/index.js";
+import { createLogger } from "../../../platform/logger.js";
+import { startService, type RunningService, type SharedParts } from "../../../platform/service.js";
+import { createTestDatabase, type TestDatabase } from "../../../platform/testing/pg.js";
+import { createCatalogModule } from "../module.js";
+
+export type CatalogClient = ServiceClient<typeof CatalogService>;
+
+export const AUTH = { issuer: "shop-users-catalog-test", audience: "shop-catalog-test" };
+
+export interface UsersDouble {
+  readonly address: string;
+  /** A signed access token for `userId`, as the users service would issue it. */
+  tokenFor(userId: string, roles?: readonly string[]): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** A users service that only serves GetJwks, with a key generated here. */
+export async function startUsersDouble(): Promise<UsersDouble> {
+  const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
+  const kid = randomUUID();
+  const jwk = await exportJWK(publicKey);
+  const server = createGrpcServer({ log: createLogger({ service: "users-double", level: "error" }), reflection: false });
+  const fail = async (): Promise<never> => {
+    throw new ShopError(Code.UNIMPLEMENTED, "not in this test double");
+  };
+  server.add(UsersService, {
+    ...(Object.fromEntries(UsersService.methods.map((m) => [m.localName, fail])) as object),
+    getJwks: async () => ({ keys: [{ kty: jwk.kty ?? "", crv: jwk.crv ?? "", x: jwk.x ?? "", y: jwk.y ?? "", kid, alg: "ES256", use: "sig" }] }),
+  } as never);
+  const port = await server.listen("127.0.0.1:0");
+  return { address: `127.0.0.1:${port}`, tokenFor: (userId, roles = ["customer"]) => sign(privateKey, kid, userId, roles), stop: () => server.shutdown(100) };
+}
+
+function sign(key: CryptoKey, kid: string, userId: string, roles: readonly string[]): Promise<string> {
+  return new SignJWT({ roles: [...roles] })
+    .setProtectedHeader({ alg: "ES256", kid })
+    .setSubject(userId)
+    .setIssuer(AUTH.issuer)
+    .setAudience(AUTH.audience)
+    .setIssuedAt()
+    .setExpirationTime("10m")
+    .sign(key);
+}
+
+/** Call options carrying `token` as the caller's access token. */
+export const as = (token: string): CallOptions => ({ metadata: { authorization: `Bearer ${token}` } });
+
+export interface RunningCatalog {
+  readonly client: CatalogClient;
+  /** The service's schema, for looking at what it stored. */
+  readonly db: Db;
+  readonly tdb: TestDatabase;
+  readonly service: RunningService;
+  readonly users: UsersDouble;
+  /** Call options of an admin and of a signed-in customer. */
+  readonly admin: CallOptions;
+  readonly customer: CallOptions;
+  stop(): Promise<void>;
+}
+
+/** The catalog service on a fresh database; `env` adds or overrides settings. */
+export async function startCatalog(env: Record<string, string> = {}, shared: SharedParts = {}): Promise<RunningCatalog> {
+  const tdb = await createTestDatabase("catalog");
+  const users = await startUsersDouble();
+  try {
+    const service = await startService(
+      createCatalogModule(),
+      { GRPC_HOST: "127.0.0.1", GRPC_PORT: "0", LOG_LEVEL: "error", USERS_ADDR: users.address, AUTH_ISSUER: AUTH.issuer, AUTH_AUDIENCE: AUTH.audience, DATABASE_URL: tdb.url, ...env },
+      shared,
+    );
+    const client = createClient(CatalogService, { name: "catalog", address: `127.0.0.1:${service.port}` });
+    const db = createDb({ url: tdb.url, schema: "catalog", applicationName: "catalog-test" });
+    return {
+      client,
+      db,
+      tdb,
+      service,
+      users,
+      admin: as(await users.tokenFor(randomUUID(), ["customer", "admin"])),
+      customer: as(await users.tokenFor(randomUUID())),
+      async stop() {
+        client.close();
+        await service.stop();
+        await db.close();
+        await users.stop();
+        await tdb.drop();
+      },
+    };
+  } catch (err) {
+    await users.stop();
+    await tdb.drop();
+    throw err;
+  }
+}
+
+/** The rejection of `p`, failing the test if it resolves. */
+export async function rejectionOf(p: Promise<unknown>): Promise<ShopError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof ShopError) return err;
+    throw new Error(`expected a ShopError, got ${String(err)}`, { cause: err });
+  }
+  throw new Error("expected the call to fail, but it succeeded");
+}
+
+/** Events of type `schema` in the service's outbox, oldest first. */
+export async function outboxEvents<D extends DescMessage>(db: Db, schema: D): Promise<MessageShape<D>[]> {
+  const { rows } = await db.query<{ payload: Buffer }>("SELECT payload FROM outbox WHERE type = $1 ORDER BY id", [schema.typeName]);
+  return rows.map((r) => fromBinary(schema, r.payload));
+}
+
+let counter = 0;
+
+/** A slug (and SKU code stem) no other test uses. */
+export function uniqueSlug(prefix = "product"): string {
+  return `${prefix}-${Date.now().toString(36)}-${counter++}`;
+}
+
+export type SkuInit = MessageInitShape<typeof SkuSchema>;
+export type ProductInit = MessageInitShape<typeof CreateProductRequestSchema>;
+
+/** A SKU priced `priceMinor` EUR cents, active. */
+export function sku(
+  code: string,
+  priceMinor: bigint,
+  attributes: Record<string, string> = {},
+  more: { name?: string; weightGrams?: number; active?: boolean; currency?: string } = {},
+): SkuInit {
+  return {
+    code,
+    name: more.name ?? (Object.values(attributes).join(" / ") || "Standard"),
+    price: { amountMinor: priceMinor, currencyCode: more.currency ?? "EUR" },
+    attributes,
+    weightGrams: more.weightGrams ?? 250,
+    active: more.active ?? true,
+  };
+}
+
+export interface ProductMore {
+  slug?: string;
+  name?: string;
+  description?: string;
+  status?: ProductStatus;
+  categoryIds?: string[];
+  imageUrls?: string[];
+  skus?: SkuInit[];
+  /** Price of the one SKU made when `skus` is not given. */
+  priceMinor?: bigint;
+}
+
+/** An ACTIVE product with one SKU at `priceMinor`, unless `more` says otherwise. */
+export function productInput(more: ProductMore = {}): ProductInit {
+  const slug = more.slug ?? uniqueSlug();
+  return {
+    slug,
+    name: more.name ?? `Product ${slug}`,
+    description: more.description ?? "A product made for the tests.",
+    status: more.status ?? ProductStatus.ACTIVE,
+    categoryIds: more.categoryIds ?? [],
+    imageUrls: more.imageUrls ?? [`https://img.example.test/${slug}.jpg`],
+    skus: more.skus ?? [sku(`${slug}-${counter++}`.toUpperCase(), more.priceMinor ?? 1000n)],
+  };
+}
