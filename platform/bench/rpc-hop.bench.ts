@@ -26,7 +26,10 @@ import { CatalogService, GetProductRequestSchema, GetProductResponseSchema } fro
 import { initTelemetry } from "../telemetry.js";
 import { createClient } from "../grpc/index.js";
 import { grpcMethodDefinition } from "../grpc/service-definition.js";
+import { drive as driveLoad, median, percentile, type Call } from "./load.js";
 import { benchReply, discardProcessor } from "./rpc-hop-server.js";
+
+const drive = (call: Call, count: number) => driveLoad(call, count, { inFlight: IN_FLIGHT, limitMs: ROUND_LIMIT_MS });
 
 const CALLS = Number(process.env["BENCH_CALLS"] ?? 20_000);
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
@@ -35,7 +38,6 @@ const IN_FLIGHT = 64;
 const ROUND_LIMIT_MS = 15_000;
 const request = create(GetProductRequestSchema, { lookup: { case: "id", value: "0b7f3c1e-5d2a-4e8b-9c4f-1a2b3c4d5e6f" } });
 
-type Call = () => Promise<unknown>;
 interface Round {
   calls: number;
   seconds: number;
@@ -64,23 +66,6 @@ function ask(child: ChildProcess, msg: string): Promise<unknown> {
   return answer;
 }
 
-/** Runs `count` calls, IN_FLIGHT at a time; returns latencies (ms) and wall time. */
-async function drive(call: Call, count: number): Promise<{ latencies: Float64Array; seconds: number }> {
-  const latencies = new Float64Array(count);
-  let next = 0;
-  const started = performance.now();
-  const worker = async () => {
-    while (next < count && performance.now() - started < ROUND_LIMIT_MS) {
-      const i = next++;
-      const t = performance.now();
-      await call();
-      latencies[i] = performance.now() - t;
-    }
-  };
-  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
-  return { latencies: latencies.subarray(0, Math.min(next, count)), seconds: (performance.now() - started) / 1000 };
-}
-
 async function round(child: ChildProcess, call: Call): Promise<Round> {
   await ask(child, "cpu-start");
   const { latencies, seconds } = await drive(call, CALLS);
@@ -89,13 +74,12 @@ async function round(child: ChildProcess, call: Call): Promise<Round> {
   return {
     calls: sorted.length,
     seconds,
-    p50: sorted[Math.floor(sorted.length * 0.5)] ?? NaN,
-    p99: sorted[Math.floor(sorted.length * 0.99)] ?? NaN,
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
     cpuUsPerCall: cpuUs / sorted.length,
   };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 function report(name: string, rounds: Round[]) {
   const rate = median(rounds.map((r) => r.calls / r.seconds));
