@@ -268,7 +268,7 @@ export function createPayments(deps: PaymentsDeps): Payments {
           )) ?? (await store.paymentByKey(input.idempotencyKey));
         if (!p) {
           const live = await store.livePaymentOfOrder(input.orderId);
-          throw failedPrecondition(`order ${input.orderId} already has a ${live?.status ?? "live"} payment${live ? ` ${live.id}` : ""}`);
+          throw failedPrecondition(`order ${input.orderId} already has a live payment${live ? ` (${live.id}, ${live.status})` : ""}`);
         }
       }
       const conflict = authorizeConflict(p, input);
