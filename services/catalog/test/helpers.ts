@@ -8,7 +8,10 @@ import { fromBinary, type DescMessage, type MessageInitShape, type MessageShape 
 import { CatalogService, type CreateProductRequestSchema } from "../../../gen/shop/catalog/v1/catalog_pb.js";
 import { ProductStatus, type SkuSchema } from "../../../gen/shop/catalog/v1/product_pb.js";
 import { UsersService } from "../../../gen/shop/users/v1/users_pb.js";
+import amqp from "amqplib";
+import { StockChangedSchema } from "../../../gen/shop/inventory/v1/events_pb.js";
 import { createDb, type Db } from "../../../platform/db/db.js";
+import { connectAmqpEventBus, createEnvelope, deadLetterExchangeName, deadLetterQueueName } from "../../../platform/events/index.js";
 import { Code, ShopError } from "../../../platform/errors.js";
 import { createClient, createGrpcServer, type CallOptions, type ServiceClient } from "../../../platform/grpc/index.js";
 import { createLogger } from "../../../platform/logger.js";
@@ -72,14 +75,14 @@ export interface RunningCatalog {
 }
 
 /** The catalog service on a fresh database; `env` adds or overrides settings. */
-export async function startCatalog(env: Record<string, string> = {}, shared: SharedParts = {}): Promise<RunningCatalog> {
+export async function startCatalog(env: Record<string, string> = {}, opts: { shared?: SharedParts; clock?: () => Date } = {}): Promise<RunningCatalog> {
   const tdb = await createTestDatabase("catalog");
   const users = await startUsersDouble();
   try {
     const service = await startService(
-      createCatalogModule(),
+      createCatalogModule(opts.clock ? { clock: opts.clock } : {}),
       { GRPC_HOST: "127.0.0.1", GRPC_PORT: "0", LOG_LEVEL: "error", USERS_ADDR: users.address, AUTH_ISSUER: AUTH.issuer, AUTH_AUDIENCE: AUTH.audience, DATABASE_URL: tdb.url, ...env },
-      shared,
+      opts.shared ?? {},
     );
     const client = createClient(CatalogService, { name: "catalog", address: `127.0.0.1:${service.port}` });
     const db = createDb({ url: tdb.url, schema: "catalog", applicationName: "catalog-test" });
@@ -173,5 +176,32 @@ export function productInput(more: ProductMore = {}): ProductInit {
     categoryIds: more.categoryIds ?? [],
     imageUrls: more.imageUrls ?? [`https://img.example.test/${slug}.jpg`],
     skus: more.skus ?? [sku(`${slug}-${counter++}`.toUpperCase(), more.priceMinor ?? 1000n)],
+  };
+}
+
+export const amqpUrl = process.env["TEST_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672";
+
+export interface StockFeed {
+  /** Publishes inventory's StockChanged for `sku` as inventory would (through the exchange). */
+  publish(sku: string, available: number, at?: Date): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A publisher standing in for the inventory service on `exchange`; close() also deletes the test's topology. */
+export async function startStockFeed(exchange: string, queue: string): Promise<StockFeed> {
+  const bus = await connectAmqpEventBus({ url: amqpUrl, exchange, appId: "inventory-double", logger: createLogger({ service: "inventory-double", level: "error" }) });
+  return {
+    publish: (code, available, at) => bus.publish(createEnvelope(StockChangedSchema, { sku: code, onHand: available, available, reason: "adjustment" }, at ? { timestamp: at } : {})),
+    async close() {
+      await bus.close();
+      const conn = await amqp.connect(amqpUrl);
+      try {
+        const ch = await conn.createChannel();
+        for (const q of [queue, deadLetterQueueName(queue)]) await ch.deleteQueue(q);
+        for (const x of [exchange, deadLetterExchangeName(exchange)]) await ch.deleteExchange(x);
+      } finally {
+        await conn.close();
+      }
+    },
   };
 }
