@@ -1,0 +1,178 @@
+// Reservations per second on one hot SKU, with zero oversell.
+//
+// The inventory service runs on a real port against a fresh PostgreSQL database; each round
+// stocks a new SKU with `units` units and fires `attempts` ReserveStock calls of one unit each
+// (distinct order ids, `inFlight` at a time) over real gRPC, so more callers want the SKU than
+// it has: every reservation of the SKU queues on its one row lock, which is the cost measured.
+// After each round the bench checks that exactly `units` calls succeeded, every other one
+// failed FAILED_PRECONDITION, and the row reads reserved = on_hand, available = 0; anything else
+// aborts the run. Printed: medians over the rounds of reservations/s (successful ones), calls/s
+// (both outcomes), and p50/p99 latency of the successful calls.
+//
+//   node dist/services/inventory/bench/hot-sku.bench.js
+//   BENCH_UNITS=2000 BENCH_ROUNDS=5 BENCH_IN_FLIGHT=64 node dist/services/inventory/bench/hot-sku.bench.js
+//
+// Client and service share one process (and this machine's cores with PostgreSQL), so the
+// figures are end to end for this machine, not the service's CPU alone.
+import { randomUUID } from "node:crypto";
+import { pathToFileURL } from "node:url";
+import { InventoryService } from "../../../gen/shop/inventory/v1/inventory_pb.js";
+import { createDb } from "../../../platform/db/db.js";
+import { Code, ShopError } from "../../../platform/errors.js";
+import { createClient } from "../../../platform/grpc/index.js";
+import { startService } from "../../../platform/service.js";
+import { createTestDatabase } from "../../../platform/testing/pg.js";
+import { createInventoryModule } from "../module.js";
+import { createStockLevels } from "../stock-levels.js";
+import { createInventoryStore } from "../store.js";
+
+export interface HotSkuOptions {
+  /** Units stocked per round; exactly this many reservations must succeed. Default 1000. */
+  readonly units?: number;
+  /** Reservations attempted per round; default 1.25 x units, so some must fail. */
+  readonly attempts?: number;
+  /** Calls in flight at once; default 64. */
+  readonly inFlight?: number;
+  /** Measured rounds, after one warm-up round; default 5. */
+  readonly rounds?: number;
+  /** The service's pool size (DATABASE_POOL_MAX); default 10, the service's default. */
+  readonly poolMax?: number;
+  /** Where progress lines go; default console.log. */
+  readonly print?: (line: string) => void;
+}
+
+export interface HotSkuRound {
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly seconds: number;
+  readonly reservationsPerSecond: number;
+  readonly callsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+export interface HotSkuResult {
+  /** Medians over the measured rounds. */
+  readonly reservationsPerSecond: number;
+  readonly callsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** Units sold beyond stock, over all rounds: 0, or the bench would have thrown. */
+  readonly oversold: number;
+  readonly rounds: readonly HotSkuRound[];
+}
+
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const quantile = (sorted: Float64Array, q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? NaN;
+
+export async function benchHotSku(opts: HotSkuOptions = {}): Promise<HotSkuResult> {
+  const units = opts.units ?? 1000;
+  const attempts = opts.attempts ?? Math.ceil(units * 1.25);
+  const inFlight = opts.inFlight ?? 64;
+  const rounds = opts.rounds ?? 5;
+  const print = opts.print ?? ((line: string) => console.log(line));
+  if (attempts < units) throw new Error("attempts must be at least units: the bench proves that the surplus is refused");
+
+  const tdb = await createTestDatabase("bench_inventory");
+  const service = await startService(createInventoryModule(), {
+    DATABASE_URL: tdb.url,
+    DATABASE_POOL_MAX: String(opts.poolMax ?? 10),
+    GRPC_HOST: "127.0.0.1",
+    GRPC_PORT: "0",
+    LOG_LEVEL: "error",
+    // Long enough that the job never runs mid-round.
+    INVENTORY_EXPIRY_INTERVAL: "1h",
+  });
+  const client = createClient(InventoryService, { name: "inventory", address: `127.0.0.1:${service.port}`, timeoutMs: 60_000 });
+  const db = createDb({ url: tdb.url, schema: "inventory", applicationName: "inventory-bench" });
+  const stock = createStockLevels({ store: createInventoryStore(db), clock: () => new Date(), defaultLowStockThreshold: 0 });
+
+  async function round(): Promise<HotSkuRound> {
+    const sku = `BENCH-${randomUUID()}`;
+    await stock.adjust({ sku, delta: units, lowStockThreshold: undefined, reason: "bench", actor: "bench" });
+    const latencies: number[] = [];
+    let failed = 0;
+    let next = 0;
+    const started = performance.now();
+    const worker = async () => {
+      while (next < attempts) {
+        next++;
+        const t = performance.now();
+        try {
+          await client.reserveStock({ orderId: randomUUID(), lines: [{ sku, quantity: 1 }] });
+          latencies.push(performance.now() - t);
+        } catch (err) {
+          if (!(err instanceof ShopError) || err.code !== Code.FAILED_PRECONDITION) throw err;
+          failed++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: inFlight }, worker));
+    const seconds = (performance.now() - started) / 1000;
+
+    const [level] = await stock.levels([sku]);
+    const { rows } = await db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM reservation_lines l JOIN reservations r USING (order_id) WHERE l.sku = $1 AND r.status = 'active'",
+      [sku],
+    );
+    const oversold = latencies.length - units;
+    if (oversold !== 0 || failed !== attempts - units || level?.reserved !== units || level.onHand !== units || rows[0]?.n !== units) {
+      throw new Error(
+        `stock invariant broken on ${sku}: ${latencies.length} succeeded and ${failed} failed for ${units} units; ` +
+          `row on_hand ${level?.onHand} reserved ${level?.reserved}; ${rows[0]?.n} active reservations`,
+      );
+    }
+    const sorted = Float64Array.from(latencies).sort();
+    return {
+      succeeded: latencies.length,
+      failed,
+      seconds,
+      reservationsPerSecond: latencies.length / seconds,
+      callsPerSecond: attempts / seconds,
+      p50Ms: quantile(sorted, 0.5),
+      p99Ms: quantile(sorted, 0.99),
+    };
+  }
+
+  try {
+    print(`hot sku: ${units} units, ${attempts} one-unit reservations per round, ${inFlight} in flight, pool ${opts.poolMax ?? 10}, ${rounds} rounds`);
+    await round(); // warm-up: JIT, connections, validator plans
+    const measured: HotSkuRound[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const r = await round();
+      measured.push(r);
+      print(
+        `  round ${i + 1}: ${r.reservationsPerSecond.toFixed(0)} reservations/s, ${r.callsPerSecond.toFixed(0)} calls/s, ` +
+          `p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms (${r.succeeded} ok, ${r.failed} refused)`,
+      );
+    }
+    const result: HotSkuResult = {
+      reservationsPerSecond: median(measured.map((r) => r.reservationsPerSecond)),
+      callsPerSecond: median(measured.map((r) => r.callsPerSecond)),
+      p50Ms: median(measured.map((r) => r.p50Ms)),
+      p99Ms: median(measured.map((r) => r.p99Ms)),
+      oversold: 0,
+      rounds: measured,
+    };
+    print(
+      `hot sku (median): ${result.reservationsPerSecond.toFixed(0)} reservations/s, ${result.callsPerSecond.toFixed(0)} calls/s, ` +
+        `p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, oversold ${result.oversold}`,
+    );
+    return result;
+  } finally {
+    client.close();
+    await service.stop();
+    await db.close();
+    await tdb.drop();
+  }
+}
+
+const env = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const opts: HotSkuOptions = {};
+  const units = env("BENCH_UNITS");
+  const rounds = env("BENCH_ROUNDS");
+  const inFlight = env("BENCH_IN_FLIGHT");
+  await benchHotSku({ ...opts, ...(units ? { units } : {}), ...(rounds ? { rounds } : {}), ...(inFlight ? { inFlight } : {}) });
+}
