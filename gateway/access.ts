@@ -30,7 +30,7 @@ export async function authenticate(header: string | undefined, verifier: JwtVeri
   } catch (err) {
     // The verifier's messages are written for callers ("invalid token", "token expired",
     // "cannot verify tokens right now"); its causes are not passed on.
-    if (isShopError(err)) throw new ConnectError(err.message, err.code as number as Code);
+    if (isShopError(err)) throw new ConnectError(err.message, err.code as number);
     throw new ConnectError("cannot verify tokens right now", Code.Unavailable);
   }
 }

@@ -13,7 +13,7 @@ import { Code, ConnectError, createContextKey, type HandlerContext } from "@conn
 import { isShopError, type FieldViolation } from "../platform/errors.js";
 import type { CallOptions } from "../platform/grpc/index.js";
 import type { Logger } from "../platform/logger.js";
-import type { Backend, MethodCaller } from "./backends.js";
+import type { Backend } from "./backends.js";
 
 /** What the HTTP layer learned about the request that the backend call needs. */
 export interface Forwarded {
@@ -28,7 +28,7 @@ type StreamForward = (request: unknown, ctx: HandlerContext) => AsyncIterable<un
 
 /** The Connect implementation of `method` that forwards to `backend`. */
 export function forwardingImpl(method: DescMethod, backend: Backend, log: Logger): UnaryForward | StreamForward {
-  const call = backend.client[method.localName] as MethodCaller | undefined;
+  const call = backend.client[method.localName];
   if (!call) throw new Error(`${backend.name} client has no ${method.localName}`);
   const rpc = `${method.parent.typeName}/${method.name}`;
   const fail = (err: unknown): ConnectError => toConnectError(err, backend.name, (message, code) => {

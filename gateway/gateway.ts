@@ -157,7 +157,7 @@ export function createGatewayHandler(parts: GatewayParts): GatewayHandler {
     }
     if (path === "/openapi.json") return void writeRaw(res, 200, { "content-type": "application/json", ...corsHeaders }, openApiBody);
 
-    const parent = extractContext(req.headers as Record<string, unknown>, context.active());
+    const parent = extractContext(req.headers, context.active());
     const span = tracer.startSpan(`${req.method} ${path}`, {
       kind: SpanKind.SERVER,
       attributes: { "http.request.method": req.method ?? "", "url.path": path, "network.protocol.version": req.httpVersion },

@@ -38,7 +38,7 @@ export function createDualServer(handler: RequestHandler): DualServer {
 
   const tracked: RequestHandler = (req, res) => {
     inflight++;
-    const h1 = req.httpVersionMajor === 1 ? (req.socket as net.Socket) : undefined;
+    const h1 = req.httpVersionMajor === 1 ? (req.socket) : undefined;
     if (h1) busy.set(h1, (busy.get(h1) ?? 0) + 1);
     if (closing && h1) res.setHeader("connection", "close");
     res.once("close", () => {

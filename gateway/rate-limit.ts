@@ -47,7 +47,7 @@ export function createRateLimiter(opts: RateLimitOptions): RateLimiter {
   return {
     take(key) {
       const t = now();
-      let b = buckets.get(key);
+      const b = buckets.get(key);
       if (b === undefined) {
         if (buckets.size >= opts.maxKeys) {
           sweep();

@@ -54,7 +54,7 @@ export interface ServiceParts<S extends Spec> {
   readonly bus: EventBus;
   readonly server: GrpcServer;
   /** Runs at shutdown after the server drained, before the bus and pool close (reverse order). */
-  onStop(fn: () => Promise<void> | void): void;
+  readonly onStop: (fn: () => Promise<void> | void) => void;
 }
 
 export interface ServiceModule<S extends Spec = Spec> {

@@ -133,7 +133,7 @@ export function createDb(opts: DbOptions): Db {
 
   return {
     schema: opts.schema,
-    query: q.query,
+    query: (sql, params) => q.query(sql, params),
     async tx(fn, txOpts = {}) {
       const retries = txOpts.retries ?? (txOpts.isolation === "serializable" ? 3 : 0);
       for (let attempt = 0; ; attempt++) {

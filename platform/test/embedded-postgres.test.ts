@@ -61,7 +61,7 @@ describe("embedded PostgreSQL (PGlite, one instance, a schema per service)", () 
     const a = pg.forSchema("svc_a");
     const { rows } = await a.query<{ b: unknown; n: unknown }>("SELECT $1::bytea AS b, 9007199254740991::int8 AS n", [Buffer.from([1, 2, 3])]);
     assert.ok(Buffer.isBuffer(rows[0]!.b));
-    assert.deepEqual([...(rows[0]!.b as Buffer)], [1, 2, 3]);
+    assert.deepEqual([...(rows[0]!.b)], [1, 2, 3]);
     assert.equal(rows[0]!.n, 9007199254740991);
   });
 

@@ -60,8 +60,8 @@ interface Child {
 function spawnNode(name: string, script: string, env: NodeJS.ProcessEnv): Child {
   const child = spawn(process.execPath, ["--enable-source-maps", script], { env, stdio: ["ignore", "pipe", "pipe"] });
   const c: Child = { name, child, out: "" };
-  child.stdout!.on("data", (d: Buffer) => (c.out += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (c.out += d.toString()));
+  child.stdout.on("data", (d: Buffer) => (c.out += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (c.out += d.toString()));
   return c;
 }
 
@@ -142,7 +142,7 @@ export async function callApi(url: string, method: string, body: unknown = {}, o
   if (opts.token) headers["authorization"] = `Bearer ${opts.token}`;
   const res = await fetch(`${url}/${method}`, { method: "POST", headers, body: typeof body === "string" ? body : JSON.stringify(body) });
   const text = await res.text();
-  let parsed: ApiResponse["body"] = {};
+  let parsed: ApiResponse["body"];
   try {
     parsed = text ? (JSON.parse(text) as ApiResponse["body"]) : {};
   } catch {

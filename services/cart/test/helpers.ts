@@ -31,7 +31,7 @@ function unimplementedMethods<T>(service: { methods: readonly { localName: strin
   return Object.fromEntries(service.methods.map((m) => [m.localName, fail])) as T;
 }
 
-async function serve(add: (server: GrpcServer) => void): Promise<{ address: string; stop(): Promise<void> }> {
+async function serve(add: (server: GrpcServer) => void): Promise<{ address: string; stop: () => Promise<void> }> {
   const server = createGrpcServer({ log: quietLog, reflection: false });
   add(server);
   const port = await server.listen("127.0.0.1:0");
