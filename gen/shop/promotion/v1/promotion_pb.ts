@@ -111,7 +111,9 @@ export type Promotion = Message<"shop.promotion.v1.Promotion"> & {
   redemptionCount: number;
 
   /**
-   * Whether it combines with other promotions. Of non-stackable ones only the best applies.
+   * Whether it combines with other promotions. Of non-stackable ones only the best applies, and
+   * alone: a cart gets either every stackable promotion together or the one non-stackable
+   * promotion that takes off the most, whichever is worth more to the shopper.
    *
    * @generated from field: bool stackable = 13;
    */
@@ -802,7 +804,8 @@ export enum PromotionKind {
   PERCENTAGE = 1,
 
   /**
-   * amount_off off the eligible lines, spread over them in proportion to their totals.
+   * amount_off off the eligible lines, spread over them in proportion to their totals; the
+   * units lost to rounding go one each to the largest lines, so the shares add up exactly.
    *
    * @generated from enum value: PROMOTION_KIND_FIXED_AMOUNT = 2;
    */
