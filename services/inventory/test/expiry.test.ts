@@ -1,6 +1,7 @@
 // Reservations that outlive their ttl, on a real port and real PostgreSQL with a clock the test
 // moves: the periodic job releases them (in batches) with ReservationExpired and StockChanged,
-// and a Commit that comes too late expires the reservation itself instead of selling it.
+// and a Commit that comes too late expires the reservation itself instead of selling it. Also
+// the other housekeeping: published events leave the outbox after their retention.
 import assert from "node:assert/strict";
 import { ReservationExpiredSchema, StockChangedSchema } from "../../../gen/shop/inventory/v1/events_pb.js";
 import { ReservationStatus } from "../../../gen/shop/inventory/v1/inventory_pb.js";
@@ -113,6 +114,29 @@ describe("reservation expiry (real PostgreSQL, moved clock)", () => {
       inv.clock.advance(MINUTE - 5000);
       assert.equal((await inv.client.commitReservation({ orderId: id })).reservation!.status, ReservationStatus.COMMITTED);
       assert.deepEqual(await levels(inv, sku), [[sku, 3, 0, 3]]);
+    });
+  });
+
+  describe("outbox pruning", () => {
+    let inv: RunningInventory;
+
+    before(async () => {
+      inv = await startInventory({ INVENTORY_OUTBOX_RETENTION: "300ms" });
+    });
+
+    after(async () => {
+      await inv?.stop();
+    });
+
+    it("deletes events once published and older than the retention", async () => {
+      const mark = await outboxMark(inv.db);
+      await stockedSku(inv, 5);
+      const { rows } = await inv.db.query<{ id: number }>("SELECT id FROM outbox WHERE id > $1", [mark]);
+      assert.ok(rows.length > 0, "the adjustment enqueued its event");
+      await waitFor("the published events pruned", async () => {
+        const left = await inv.db.query("SELECT 1 FROM outbox WHERE id = ANY($1::bigint[])", [rows.map((r) => r.id)]);
+        return left.rowCount === 0;
+      });
     });
   });
 });
