@@ -20,7 +20,8 @@ export interface Redemption {
   readonly amount: Money;
 }
 
-const precondition = (field: string, message: string) => new ShopError(Code.FAILED_PRECONDITION, message, [{ field, description: message }]);
+/** FAILED_PRECONDITION naming the field: the request was fine, the state does not allow it. */
+export const precondition = (field: string, message: string) => new ShopError(Code.FAILED_PRECONDITION, message, [{ field, description: message }]);
 
 /** The request's redemptions, normalized, or INVALID_ARGUMENT: each promotion once, amounts not negative. */
 export function normalizeRedemptions(inputs: readonly RedemptionInput[]): Redemption[] {

@@ -2,12 +2,12 @@
 // one transaction each with their outbox event; both are idempotent by order id, and both lock
 // the order's row before the promotions' rows (in id order), so they never deadlock each other.
 import { PromotionRedeemedSchema, RedemptionReleasedSchema } from "../../gen/shop/promotion/v1/events_pb.js";
-import { Code, ShopError } from "../../platform/errors.js";
 import { enqueueEvent } from "../../platform/events/index.js";
-import { cartOf, evaluate, type Evaluation, type LineInput } from "./evaluate.js";
+import { cartOf, type LineInput } from "./cart.js";
+import { evaluate, type Evaluation } from "./evaluate.js";
 import type { Money } from "./money.js";
 import { normalizeCouponCode } from "./promotion.js";
-import { checkRedeemable, normalizeRedemptions, sameRedemptions, type Redemption, type RedemptionInput } from "./redemption-rules.js";
+import { checkRedeemable, normalizeRedemptions, precondition, sameRedemptions, type Redemption, type RedemptionInput } from "./redemption-rules.js";
 import type { PromotionStore } from "./store.js";
 
 export interface RedemptionsDeps {
@@ -22,8 +22,6 @@ export interface EvaluateRequest {
   readonly couponCodes: readonly string[];
   readonly shipping: Money | undefined;
 }
-
-const precondition = (field: string, message: string) => new ShopError(Code.FAILED_PRECONDITION, message, [{ field, description: message }]);
 
 const eventRedemptions = (rs: readonly Redemption[]) =>
   rs.map((r) => ({ promotionId: r.promotionId, couponCode: r.couponCode, amount: { amountMinor: r.amount.amountMinor, currencyCode: r.amount.currency } }));

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { Code, type ShopError } from "../../../platform/errors.js";
 import { allocateProportionally, percentOf } from "../allocation.js";
-import { cartOf } from "../evaluate.js";
+import { cartOf } from "../cart.js";
 import { adjustments, cart, line, NOW, promo, run, usd } from "./fixtures.js";
 
 const HOUR = 3_600_000;

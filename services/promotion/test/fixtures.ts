@@ -1,6 +1,7 @@
 // Small named builders for the in-memory tests of the pricing rules.
 import { randomUUID } from "node:crypto";
-import type { Candidate, Cart, CartLine, Evaluation, EvaluationInput } from "../evaluate.js";
+import type { Cart, CartLine } from "../cart.js";
+import type { Candidate, Evaluation, EvaluationInput } from "../evaluate.js";
 import { evaluate } from "../evaluate.js";
 import type { Promotion } from "../promotion.js";
 
