@@ -1,0 +1,5 @@
+// The order service as its own process (a container's entry point). See README.md.
+import { runServiceMain } from "../../platform/service.js";
+import { orderModule } from "./module.js";
+
+await runServiceMain(orderModule);
