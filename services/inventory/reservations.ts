@@ -127,10 +127,13 @@ export function createReservations(deps: ReservationsDeps): Reservations {
       const orderId = rawOrderId.toLowerCase();
       return store.transact(async (tx) => {
         const now = clock();
-        const r = await tx.lock(orderId);
+        let r = await tx.lock(orderId);
         if (!r) {
-          await tx.tombstone(orderId, reason, now);
-          return undefined;
+          if (await tx.tombstone(orderId, reason, now)) return undefined;
+          // A ReserveStock of this order committed while the tombstone waited on its insert:
+          // release that reservation, or the compensation would leave its stock held.
+          r = await tx.lock(orderId);
+          if (!r) throw new Error(`reservation for ${orderId} vanished after its tombstone conflicted`);
         }
         if (isTombstone(r)) return undefined;
         if (releaseDecision(r) === "unchanged") return r;

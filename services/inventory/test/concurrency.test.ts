@@ -1,6 +1,7 @@
 // Stock under concurrency, over real gRPC against real PostgreSQL: a hot SKU never sells more
 // than it has, replays of one order hold stock once, multi-SKU reservations in opposite line
-// orders never deadlock, and a commit racing a release of the same reservation has one winner.
+// orders never deadlock, a commit racing a release of the same reservation has one winner, and
+// a release racing its own order's reserve leaves nothing held.
 import assert from "node:assert/strict";
 import { ReservationStatus } from "../../../gen/shop/inventory/v1/inventory_pb.js";
 import { Code, ShopError } from "../../../platform/errors.js";
@@ -119,6 +120,23 @@ describe("inventory under concurrency (real gRPC, real PostgreSQL)", function ()
         assert.deepEqual(await level(sku), { onHand: 5, reserved: 0, available: 5 });
       }
     }
+  });
+
+  it("a release racing its own order's reserve never leaves stock held, whichever lands first", async () => {
+    const sku = await stockedSku(inv, 1000);
+    for (let round = 0; round < 20; round++) {
+      const id = orderId();
+      const [reserve, release] = await settle<unknown>([
+        inv.client.reserveStock({ orderId: id, lines: [{ sku, quantity: 2 }] }),
+        inv.client.releaseReservation({ orderId: id, reason: "checkout_timeout" }),
+      ]);
+      assert.ok(release!.ok, release!.ok ? "" : release!.err.message);
+      // Reserve first: the release releases it. Release first: the late reserve is refused.
+      if (!reserve!.ok) assert.equal(reserve!.err.code, Code.FAILED_PRECONDITION, reserve!.err.message);
+      const { rows } = await inv.db.query<{ status: string }>("SELECT status FROM reservations WHERE order_id = $1", [id]);
+      assert.equal(rows[0]?.status, "released");
+    }
+    assert.deepEqual(await level(sku), { onHand: 1000, reserved: 0, available: 1000 });
   });
 
   it("reservations racing an admin removing stock never leave reserved above on hand", async () => {
