@@ -50,6 +50,7 @@ export function createShippingModule(opts: ShippingModuleOptions = {}): ServiceM
         store,
         rates,
         carriers,
+        weights,
         clock,
         log,
         defaultCarrier: config.SHIPPING_DEFAULT_CARRIER,
@@ -59,7 +60,7 @@ export function createShippingModule(opts: ShippingModuleOptions = {}): ServiceM
       server.add(ShippingService, createShippingService({ rates, shipments }));
 
       // Queues are named after the exchange, so two shops (or test runs) on one broker never share one.
-      await subscribeToOrderEvents({ bus, db, queue: `${config.AMQP_EXCHANGE}.${name}.orders`, shipments, weights, log });
+      await subscribeToOrderEvents({ bus, db, queue: `${config.AMQP_EXCHANGE}.${name}.orders`, shipments });
       const job = startTrackingJob({ shipments, intervalMs: config.SHIPPING_TRACKING_INTERVAL, batch: config.SHIPPING_TRACKING_BATCH, log });
       onStop(() => job.stop());
     },

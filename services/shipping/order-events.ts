@@ -10,8 +10,6 @@
 import { OrderCancelledSchema, OrderPlacedSchema, type OrderCancelled, type OrderPlaced } from "../../gen/shop/order/v1/events_pb.js";
 import type { Db, Queryable } from "../../platform/db/db.js";
 import { PoisonEventError, type EventSubscriber, type Subscription } from "../../platform/events/index.js";
-import type { Logger } from "../../platform/logger.js";
-import type { Weights } from "./catalog.js";
 import { fromProtoAddress, fromProtoSpeed } from "./proto-mapping.js";
 import type { ShipmentItem } from "./shipment.js";
 import type { Shipments } from "./shipments.js";
@@ -21,8 +19,6 @@ export interface OrderEventsOptions {
   readonly db: Db;
   readonly queue: string;
   readonly shipments: Shipments;
-  readonly weights: Weights;
-  readonly log: Logger;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -35,7 +31,7 @@ function itemsOf(placed: OrderPlaced): ShipmentItem[] {
 }
 
 export function subscribeToOrderEvents(opts: OrderEventsOptions): Promise<Subscription> {
-  const { shipments, weights, log } = opts;
+  const { shipments } = opts;
 
   async function placed(event: OrderPlaced, q: Queryable): Promise<void> {
     const order = event.order;
@@ -44,12 +40,6 @@ export function subscribeToOrderEvents(opts: OrderEventsOptions): Promise<Subscr
     if (!order.shippingAddress) throw new PoisonEventError(`OrderPlaced ${order.id} has no shipping address`);
     const items = itemsOf(event).filter((i) => i.quantity > 0);
     if (items.length === 0) throw new PoisonEventError(`OrderPlaced ${order.id} has nothing to ship`);
-    // A parcel of unknown weight still ships: the weight is for the carrier's label, and a
-    // catalog outage must not hold up (or dead-letter) a paid order.
-    const totalWeightGrams = await weights.totalGrams(items).catch((err: unknown) => {
-      log.warn("catalog unavailable: shipment created without its weight", { orderId: order.id, err });
-      return 0;
-    });
     await shipments.createForOrder(
       {
         orderId: order.id,
@@ -58,7 +48,9 @@ export function subscribeToOrderEvents(opts: OrderEventsOptions): Promise<Subscr
         // The order service always sets a speed; one it did not is shipped standard.
         speed: fromProtoSpeed(order.shippingSpeed) ?? "standard",
         items,
-        totalWeightGrams,
+        // OrderPlaced carries no weights: the tracking job weighs the parcel (catalog) before
+        // labelling it, outside this transaction.
+        totalWeightGrams: 0,
       },
       q,
     );

@@ -11,6 +11,7 @@ import type { Queryable } from "../../platform/db/db.js";
 import { failedPrecondition, fieldError, notFound, unavailable } from "../../platform/errors.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Carrier, Label, Parcel, TrackResult } from "./carriers/carrier.js";
+import type { Weights } from "./catalog.js";
 import type { RateBook } from "./rate-book.js";
 import { addBusinessDays, type Speed } from "./rates.js";
 import { forcedStatus, isFinal, isTracked, needsLabel, statusAfterScan, transition, type ShipmentStatus } from "./shipment-status.js";
@@ -47,6 +48,8 @@ export interface ShipmentsDeps {
   readonly store: ShippingStore;
   readonly rates: RateBook;
   readonly carriers: ReadonlyMap<string, Carrier>;
+  /** Weighs parcels created without a weight (from OrderPlaced) before their label. */
+  readonly weights: Weights;
   readonly clock: () => Date;
   readonly log: Logger;
   /** The carrier of shipments whose destination and speed the rate table does not offer. */
@@ -159,6 +162,23 @@ export function createShipments(deps: ShipmentsDeps): Shipments {
     return cancelled;
   }
 
+  /**
+   * The weight of a parcel about to be labelled that has none yet, asked outside any transaction:
+   * in the single-process mode one PostgreSQL connection serves every service, and the catalog's
+   * query would wait behind a transaction of ours. Unknown (undefined) if the catalog fails: the
+   * parcel ships anyway, a paid order is not held up by the catalog.
+   */
+  async function weighBeforeLabel(id: string): Promise<number | undefined> {
+    const s = await store.get(id);
+    if (!s || s.trackingNumber !== undefined || s.totalWeightGrams !== 0 || s.status !== "pending") return undefined;
+    try {
+      return await deps.weights.totalGrams(s.items);
+    } catch (err) {
+      log.warn("catalog unavailable: labelling a parcel of unknown weight", { shipmentId: id, err });
+      return undefined;
+    }
+  }
+
   const visibleTo = (s: Shipment, viewer: Viewer) => viewer.admin || s.userId === viewer.userId;
 
   return {
@@ -201,11 +221,12 @@ export function createShipments(deps: ShipmentsDeps): Shipments {
 
     async cancelForOrder(orderId, reason, q) {
       const tx = store.within(q);
-      const now = clock();
-      await tx.markOrderCancelled(orderId, now);
+      await tx.markOrderCancelled(orderId, clock());
       const found = await tx.byOrder(orderId);
       const s = found && (await tx.lock(found.id));
       if (!s || isFinal(s.status)) return;
+      // After the lock: the job may just have labelled it, and history follows time.
+      const now = clock();
       if (s.shippedAt) {
         log.warn("order cancelled after its parcel reached the carrier; the shipment goes on", { orderId, shipmentId: s.id });
         return;
@@ -271,11 +292,13 @@ export function createShipments(deps: ShipmentsDeps): Shipments {
       });
     },
 
-    advance: (id) =>
-      store.transact(async (tx) => {
+    advance: async (id) => {
+      const weight = await weighBeforeLabel(id);
+      return store.transact(async (tx) => {
         const now = clock();
-        const s = await tx.lockDue(id, now);
-        if (!s) return false;
+        const due = await tx.lockDue(id, now);
+        if (!due) return false;
+        const s = weight !== undefined && due.trackingNumber === undefined && due.totalWeightGrams === 0 ? { ...due, totalWeightGrams: weight } : due;
         const carrier = carriers.get(s.carrier);
         const retry = async (cur: Shipment, msg: string, err?: unknown) => {
           log.warn(msg, { shipmentId: s.id, carrier: s.carrier, err });
@@ -304,7 +327,8 @@ export function createShipments(deps: ShipmentsDeps): Shipments {
         const nextCheckAt = isTracked(cur.status) ? (tracked.nextCheckAt ?? later(now, deps.pollMs)) : undefined;
         await tx.save({ ...cur, nextCheckAt, updatedAt: now });
         return true;
-      }),
+      });
+    },
 
     dueIds: (limit) => store.dueIds(clock(), limit),
   };

@@ -170,11 +170,11 @@ function shippingTx(q: Queryable): ShippingTx {
     async save(s) {
       await q.query(
         `UPDATE shipments SET status = $2, tracking_number = $3, label_created_at = $4, shipped_at = $5, delivered_at = $6,
-           estimated_delivery_at = $7, status_time = $8, next_check_at = $9, updated_at = $10
+           estimated_delivery_at = $7, status_time = $8, next_check_at = $9, updated_at = $10, total_weight_grams = $11
          WHERE id = $1`,
         [
           s.id, s.status, s.trackingNumber ?? null, s.labelCreatedAt ?? null, s.shippedAt ?? null, s.deliveredAt ?? null,
-          s.estimatedDeliveryAt ?? null, s.statusTime, s.nextCheckAt ?? null, s.updatedAt,
+          s.estimatedDeliveryAt ?? null, s.statusTime, s.nextCheckAt ?? null, s.updatedAt, s.totalWeightGrams,
         ],
       );
     },

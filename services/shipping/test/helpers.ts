@@ -150,7 +150,7 @@ export async function startShipping(peers: ShippingPeers, opts: StartOptions = {
       DATABASE_URL: peers.databaseUrl,
       GRPC_HOST: "127.0.0.1",
       GRPC_PORT: "0",
-      LOG_LEVEL: "error",
+      LOG_LEVEL: process.env["SHIPPING_TEST_LOG"] ?? "error",
       USERS_ADDR: peers.users,
       CATALOG_ADDR: peers.catalog,
       AUTH_ISSUER: AUTH.issuer,

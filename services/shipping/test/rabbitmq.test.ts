@@ -29,7 +29,7 @@ describe("shipments from order events (real PostgreSQL and RabbitMQ)", () => {
     exchange = uniqueName("test_shipping");
     shipping = await startShipping(
       { databaseUrl: tdb.url, users: users.address, catalog: await deadAddress() },
-      { env: { AMQP_URL, AMQP_EXCHANGE: exchange, CATALOG_TIMEOUT: "200ms" } },
+      { env: { AMQP_URL, AMQP_EXCHANGE: exchange } },
     );
     // The order service's side of the broker.
     producer = await connectAmqpEventBus({ url: AMQP_URL, exchange, appId: "order-test", logger: createLogger({ service: "order-test", level: "error" }) });
@@ -65,7 +65,6 @@ describe("shipments from order events (real PostgreSQL and RabbitMQ)", () => {
     const owner = as(await users.tokenFor(placed.userId));
     const { shipments } = await shipping.client.listShipments({ orderId: placed.orderId }, owner);
     assert.equal(shipments.length, 1);
-    assert.equal(shipments[0]?.totalWeightGrams, 0, "the catalog is down: shipped with an unknown weight");
 
     const created = (await outboxEvents(shipping.db, ShipmentCreatedSchema)).filter((e) => e.orderId === placed.orderId);
     assert.deepEqual(created.map((e) => e.shipmentId), [shipments[0]?.id]);

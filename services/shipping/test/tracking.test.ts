@@ -42,14 +42,14 @@ describe("shipment tracking with the sandbox carrier (real PostgreSQL)", () => {
 
   const admin = async () => as(await users.tokenFor(randomUUID(), ["customer", "admin"]));
 
-  async function newShipment(): Promise<Shipment> {
+  async function newShipment(totalWeightGrams = 400): Promise<Shipment> {
     const res = await client.createShipment({
       orderId: randomUUID(),
       userId: randomUUID(),
       destination: address({ city: "Portland", region: "OR", postalCode: "97201" }),
       speed: ShippingSpeed.STANDARD,
       items: [{ sku: "MUG", quantity: 1 }],
-      totalWeightGrams: 400,
+      totalWeightGrams,
     });
     return res.shipment!;
   }
@@ -101,6 +101,13 @@ describe("shipment tracking with the sandbox carrier (real PostgreSQL)", () => {
     );
     const { rows } = await shipping.db.query<{ next_check_at: Date | null }>("SELECT next_check_at FROM shipments WHERE id = $1", [created.id]);
     assert.deepEqual(rows, [{ next_check_at: null }], "a delivered parcel is no longer polled");
+  });
+
+  it("labels a parcel of unknown weight even while the catalog is down", async () => {
+    const created = await newShipment(0);
+    await reaches(created.id, ShipmentStatus.LABEL_CREATED);
+    const { shipment } = await client.getShipment({ shipmentId: created.id }, await admin());
+    assert.equal(shipment?.totalWeightGrams, 0);
   });
 
   it("serves the history newest first, by shipment id or publicly by tracking number", async () => {
