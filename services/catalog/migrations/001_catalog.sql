@@ -65,6 +65,9 @@ CREATE INDEX products_attr_tags_idx ON products USING gin (attr_tags);
 CREATE INDEX products_newest_idx ON products (status, created_at DESC, id DESC);
 CREATE INDEX products_price_idx ON products (status, min_price_minor, id);
 CREATE INDEX products_name_idx ON products (status, name_key, id);
+-- The in-stock filter: when few products are in stock, these find them without a full scan.
+CREATE INDEX products_in_stock_newest_idx ON products (status, created_at DESC, id DESC) WHERE in_stock;
+CREATE INDEX products_in_stock_price_idx ON products (status, min_price_minor, id) WHERE in_stock;
 
 CREATE TABLE skus (
   -- Unique across the catalog: inventory, carts and orders refer to it.
