@@ -1,0 +1,5 @@
+// The notification service as its own process (a container's entry point). See README.md.
+import { runServiceMain } from "../../platform/service.js";
+import { notificationModule } from "./module.js";
+
+await runServiceMain(notificationModule);
