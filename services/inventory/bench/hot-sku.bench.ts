@@ -12,7 +12,8 @@
 //   node dist/services/inventory/bench/hot-sku.bench.js
 //   BENCH_UNITS=2000 BENCH_ROUNDS=5 BENCH_IN_FLIGHT=64 node dist/services/inventory/bench/hot-sku.bench.js
 //
-// Client and service share one process (and this machine's cores with PostgreSQL), so the
+// The database is created on TEST_DATABASE_URL's server (default the machine's PostgreSQL at
+// 127.0.0.1:5432) and dropped afterwards. Client and service share one process (and this machine's cores with PostgreSQL), so the
 // figures are end to end for this machine, not the service's CPU alone.
 import { randomUUID } from "node:crypto";
 import { pathToFileURL } from "node:url";
