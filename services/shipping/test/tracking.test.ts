@@ -103,6 +103,29 @@ describe("shipment tracking with the sandbox carrier (real PostgreSQL)", () => {
     assert.deepEqual(rows, [{ next_check_at: null }], "a delivered parcel is no longer polled");
   });
 
+  it("shares the work between replicas and still records and emits everything once", async () => {
+    const replica = await startShipping(
+      { databaseUrl: tdb.url, users: users.address, catalog: await deadAddress() },
+      { clock: clock.now, env: { SHIPPING_SANDBOX_STEP: `${STEP_MS}ms`, SHIPPING_TRACKING_INTERVAL: "50ms" } },
+    );
+    try {
+      const created = await Promise.all(Array.from({ length: 6 }, () => newShipment()));
+      await Promise.all(created.map((s) => reaches(s.id, ShipmentStatus.LABEL_CREATED)));
+      for (let step = 0; step < 4; step++) {
+        clock.advance(STEP_MS);
+        const expected = [ShipmentStatus.SHIPPED, ShipmentStatus.IN_TRANSIT, ShipmentStatus.OUT_FOR_DELIVERY, ShipmentStatus.DELIVERED][step]!;
+        await Promise.all(created.map((s) => reaches(s.id, expected)));
+      }
+      for (const s of created) {
+        const events = await eventsOf(s.id);
+        assert.deepEqual([events.shipped.length, events.delivered.length, events.tracking.length], [1, 1, 5], `events of ${s.id}`);
+        assert.equal((await trackingOf(s.id)).events.length, 5);
+      }
+    } finally {
+      await replica.stop();
+    }
+  });
+
   it("labels a parcel of unknown weight even while the catalog is down", async () => {
     const created = await newShipment(0);
     await reaches(created.id, ShipmentStatus.LABEL_CREATED);
