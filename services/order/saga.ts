@@ -154,7 +154,9 @@ export function createSagaRunner(opts: SagaOptions): SagaRunner {
         if (!ran("authorize_payment") || !charged) return done();
         return settlePayment(o);
       case "release_stock":
-        if (!ran("reserve_stock")) return done();
+        // Committed units are sold: the inventory takes them back only as a stock adjustment
+        // (an operator's, on receiving the parcel), never as a release.
+        if (!ran("reserve_stock") || history.get("commit_stock")?.status === "done") return done();
         await inventory.release(o.id, compensationReason(o));
         return done();
     }
