@@ -123,8 +123,13 @@ export interface NewProduct extends ProductFields {
 export type CatalogStore = ReturnType<typeof createCatalogStore>;
 
 export function createCatalogStore(db: Db) {
+  /**
+   * Inserts or rewrites the product's SKUs. A code that belongs to another product is left
+   * alone by the upsert and makes this ALREADY_EXISTS: the caller checked the codes before,
+   * but a concurrent writer may have taken one since (its insert commits first, ours waits).
+   */
   async function writeSkus(q: Queryable, productId: string, skus: readonly SkuFields[]): Promise<void> {
-    await q.query(
+    const { rowCount } = await q.query(
       `INSERT INTO skus (code, product_id, position, name, price_minor, currency_code, attributes, weight_grams, active)
        SELECT code, product_id, position, name, price_minor, currency_code, attributes, weight_grams, active FROM ${SKU_RECORDSET}
        ON CONFLICT (code) DO UPDATE SET position = EXCLUDED.position, name = EXCLUDED.name, price_minor = EXCLUDED.price_minor,
@@ -132,6 +137,7 @@ export function createCatalogStore(db: Db) {
        WHERE skus.product_id = EXCLUDED.product_id`,
       [skusJson(productId, skus)],
     );
+    if (rowCount !== skus.length) throw alreadyExists("a SKU code is already used by another product");
     await refreshInStock(q, [productId]);
   }
 

@@ -152,6 +152,15 @@ describe("catalog service: products and categories (real PostgreSQL, users JWKS 
       assert.equal(renamed.code, Code.ALREADY_EXISTS);
     });
 
+    it("lets only one of two concurrent creates take a SKU code", async () => {
+      const code = uniqueSlug("RACE").toUpperCase();
+      const results = await Promise.allSettled([0, 1, 2].map(() => cat.client.createProduct(productInput({ skus: [sku(code, 1n)] }), cat.admin)));
+      assert.equal(results.filter((r) => r.status === "fulfilled").length, 1);
+      for (const r of results) if (r.status === "rejected") assert.equal((r.reason as { code: number }).code, Code.ALREADY_EXISTS);
+      const owners = await cat.db.query("SELECT product_id FROM skus WHERE code = $1", [code]);
+      assert.equal(owners.rowCount, 1);
+    });
+
     it("refuses mixed currencies, blank names, unknown categories, non-https images and contract violations", async () => {
       const slug = uniqueSlug("mixed");
       const cases: [ProductMore, string][] = [

@@ -10,7 +10,7 @@ import { migrate } from "../../../platform/db/migrate.js";
 import { eventsMigrationSet } from "../../../platform/events/index.js";
 import { sourcePath } from "../../../platform/paths.js";
 import { DEMO_PRODUCT_COUNT, demoSkuCodes, seedDemoCatalog, seedLargeCatalog } from "../seed.js";
-import { outboxEvents, startCatalog, type RunningCatalog } from "./helpers.js";
+import { outboxEvents, productInput, sku, startCatalog, type RunningCatalog } from "./helpers.js";
 
 const count = async (db: { query: RunningCatalog["db"]["query"] }, table: string) =>
   (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
@@ -92,6 +92,11 @@ describe("catalog seeders", () => {
       assert.ok(found.products.length > 0 && found.products.every((p) => /shirt/i.test(p.name + p.description)));
       const listed = await cat.client.listProducts({ pageSize: 3, categoryId: (await cat.client.listCategories({})).categories.find((c) => c.slug === "apparel")!.id });
       assert.equal(listed.products.length, 3);
+      // The admin path too: SKU upserts count their rows on PGlite as on a server.
+      const made = (await cat.client.createProduct(productInput({ name: "Embedded Samovar" }), cat.admin)).product!;
+      const moved = await cat.client.updateProduct({ id: made.id, product: { skus: [sku(`${made.slug}-x`, 2n)] }, updateMask: { paths: ["skus"] } }, cat.admin);
+      assert.deepEqual(moved.product!.skus.map((s) => s.active), [true, false]);
+      assert.equal((await cat.client.searchProducts({ query: "samovra" })).products[0]?.id, made.id);
     });
   });
 });
