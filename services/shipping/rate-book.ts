@@ -3,14 +3,21 @@
 // edited table takes to show. Concurrent callers share one load; a failed load is not cached.
 import { quote, serviceFor, type Destination, type QuoteRequest, type RateTable, type ShippingOption, type Speed, type ZoneService } from "./rates.js";
 
+export type RateLoader = () => Promise<RateTable>;
+
 export interface RateBook {
   quote(req: QuoteRequest): Promise<ShippingOption[]>;
-  /** Carrier and transit days for a shipment; undefined when the destination or speed is not served. */
-  service(dest: Destination, speed: Speed): Promise<ZoneService | undefined>;
+  /**
+   * Carrier and transit days for a shipment; undefined when the destination or speed is not
+   * served. Called inside a transaction, pass `load` reading through that transaction: in the
+   * single-process mode there is one PostgreSQL connection, and a read on the pool would wait
+   * for the transaction that waits for it.
+   */
+  service(dest: Destination, speed: Speed, load?: RateLoader): Promise<ZoneService | undefined>;
 }
 
 export interface RateBookOptions {
-  readonly load: () => Promise<RateTable>;
+  readonly load: RateLoader;
   readonly ttlMs: number;
   /** The service's clock: quote times. The cache's age is measured in real time. */
   readonly clock: () => Date;
@@ -19,10 +26,9 @@ export interface RateBookOptions {
 export function createRateBook(opts: RateBookOptions): RateBook {
   let cached: { table: RateTable; loadedAt: number } | undefined;
   let loading: Promise<RateTable> | undefined;
-  const table = (): Promise<RateTable> => {
+  const table = (load: RateLoader = opts.load): Promise<RateTable> => {
     if (cached && Date.now() - cached.loadedAt < opts.ttlMs) return Promise.resolve(cached.table);
-    return (loading ??= opts
-      .load()
+    return (loading ??= load()
       .then((t) => {
         cached = { table: t, loadedAt: Date.now() };
         return t;
@@ -31,6 +37,6 @@ export function createRateBook(opts: RateBookOptions): RateBook {
   };
   return {
     quote: async (req) => quote(await table(), req, opts.clock()),
-    service: async (dest, speed) => serviceFor(await table(), dest, speed),
+    service: async (dest, speed, load) => serviceFor(await table(load), dest, speed),
   };
 }

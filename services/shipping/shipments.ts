@@ -93,8 +93,8 @@ export function createShipments(deps: ShipmentsDeps): Shipments {
     return { shipmentId: s.id, trackingNumber: s.trackingNumber, labelCreatedAt: s.labelCreatedAt, destination: s.destination };
   }
 
-  async function estimateFrom(s: Shipment, from: Date): Promise<Date | undefined> {
-    const service = await rates.service({ country: s.destination.countryCode, region: s.destination.region }, s.speed);
+  async function estimateFrom(tx: ShippingTx, s: Shipment, from: Date): Promise<Date | undefined> {
+    const service = await rates.service({ country: s.destination.countryCode, region: s.destination.region }, s.speed, () => tx.loadRateTable());
     return service ? addBusinessDays(from, service.maxTransitDays) : s.estimatedDeliveryAt;
   }
 
@@ -108,7 +108,7 @@ export function createShipments(deps: ShipmentsDeps): Shipments {
       shippedAt: t.shippedAt,
       deliveredAt: t.deliveredAt,
       // Once the carrier has it, the estimate counts from the pickup, not from the order.
-      estimatedDeliveryAt: t.shipped && t.shippedAt ? await estimateFrom(s, t.shippedAt) : s.estimatedDeliveryAt,
+      estimatedDeliveryAt: t.shipped && t.shippedAt ? await estimateFrom(tx, s, t.shippedAt) : s.estimatedDeliveryAt,
       nextCheckAt: isTracked(t.status) ? (s.nextCheckAt ?? now) : undefined,
       updatedAt: now,
     };
@@ -189,7 +189,7 @@ export function createShipments(deps: ShipmentsDeps): Shipments {
         if (existing) return existing;
         if (await tx.isOrderCancelled(input.orderId)) return undefined;
         const now = clock();
-        const service = await rates.service({ country: input.destination.countryCode, region: input.destination.region }, input.speed);
+        const service = await rates.service({ country: input.destination.countryCode, region: input.destination.region }, input.speed, () => tx.loadRateTable());
         if (!service) log.warn("the rate table does not offer this destination and speed; shipping anyway", { orderId: input.orderId, speed: input.speed });
         const shipment: Shipment = {
           id: randomUUID(),

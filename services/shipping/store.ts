@@ -118,6 +118,35 @@ async function one(q: Queryable, where: string, params: readonly unknown[]): Pro
   return (await withItems(q, rows))[0];
 }
 
+/** The whole rate table (a few hundred rows), read through `q`. */
+async function loadRateTable(q: Queryable): Promise<RateTable> {
+  const destinations = await q.query<{ country_code: string; region: string; zone_code: string }>("SELECT country_code, region, zone_code FROM zone_destinations");
+  const services = await q.query<{ zone_code: string; speed: Speed; carrier: string; min_transit_days: number; max_transit_days: number }>(
+    "SELECT zone_code, speed, carrier, min_transit_days, max_transit_days FROM zone_services ORDER BY zone_code, speed",
+  );
+  const brackets = await q.query<{ zone_code: string; speed: Speed; currency_code: string; max_weight_grams: number; price: string }>(
+    "SELECT zone_code, speed, currency_code, max_weight_grams, price_minor::text AS price FROM rate_brackets",
+  );
+  return {
+    destinations: destinations.rows.map((r) => ({ country: r.country_code, region: r.region, zone: r.zone_code })),
+    services: services.rows.map((r) => ({
+      zone: r.zone_code,
+      speed: r.speed,
+      carrier: r.carrier,
+      minTransitDays: r.min_transit_days,
+      maxTransitDays: r.max_transit_days,
+    })),
+    // Read as text: exact whatever the driver does with int8.
+    brackets: brackets.rows.map((r) => ({
+      zone: r.zone_code,
+      speed: r.speed,
+      currency: r.currency_code,
+      maxWeightGrams: r.max_weight_grams,
+      priceMinor: BigInt(r.price),
+    })),
+  };
+}
+
 export interface ShippingTx {
   /** The shipment, row-locked until the transaction ends. */
   lock(id: string): Promise<Shipment | undefined>;
@@ -136,6 +165,8 @@ export interface ShippingTx {
   shipmentShipped(s: Shipment): Promise<void>;
   shipmentDelivered(s: Shipment): Promise<void>;
   trackingUpdated(s: Shipment, scan: TrackingScan): Promise<void>;
+  /** The rate table read in this transaction (see RateBook.service). */
+  loadRateTable(): Promise<RateTable>;
 }
 
 function shippingTx(q: Queryable): ShippingTx {
@@ -209,6 +240,7 @@ function shippingTx(q: Queryable): ShippingTx {
     async trackingUpdated(s, scan) {
       await enqueueEvent(q, TrackingUpdatedSchema, { ...ids(s), event: toProtoTrackingEvent(scan) });
     },
+    loadRateTable: () => loadRateTable(q),
   };
 }
 
@@ -268,34 +300,6 @@ export function createShippingStore(db: Db): ShippingStore {
       return rows.map((r) => r.id);
     },
 
-    async loadRateTable() {
-      const [destinations, services, brackets] = await Promise.all([
-        db.query<{ country_code: string; region: string; zone_code: string }>("SELECT country_code, region, zone_code FROM zone_destinations"),
-        db.query<{ zone_code: string; speed: Speed; carrier: string; min_transit_days: number; max_transit_days: number }>(
-          "SELECT zone_code, speed, carrier, min_transit_days, max_transit_days FROM zone_services ORDER BY zone_code, speed",
-        ),
-        db.query<{ zone_code: string; speed: Speed; currency_code: string; max_weight_grams: number; price: string }>(
-          "SELECT zone_code, speed, currency_code, max_weight_grams, price_minor::text AS price FROM rate_brackets",
-        ),
-      ]);
-      return {
-        destinations: destinations.rows.map((r) => ({ country: r.country_code, region: r.region, zone: r.zone_code })),
-        services: services.rows.map((r) => ({
-          zone: r.zone_code,
-          speed: r.speed,
-          carrier: r.carrier,
-          minTransitDays: r.min_transit_days,
-          maxTransitDays: r.max_transit_days,
-        })),
-        // Read as text: exact whatever the driver does with int8.
-        brackets: brackets.rows.map((r) => ({
-          zone: r.zone_code,
-          speed: r.speed,
-          currency: r.currency_code,
-          maxWeightGrams: r.max_weight_grams,
-          priceMinor: BigInt(r.price),
-        })),
-      };
-    },
+    loadRateTable: () => loadRateTable(db),
   };
 }
