@@ -7,6 +7,9 @@ import { failedPrecondition, fieldError, notFound } from "../../platform/errors.
 import { categoryStore as store, type CategoryRecord } from "./category-store.js";
 import { decodePageToken, listFingerprint, pageOf, pageSize } from "./page-token.js";
 
+const SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export const CATEGORY_FIELDS = ["slug", "name", "parent_id", "description"] as const;
 export type CategoryField = (typeof CATEGORY_FIELDS)[number];
 
@@ -38,8 +41,12 @@ export function createCategories({ db, clock }: { db: Db; clock: () => Date }) {
 
     async update(id: string, input: CategoryInput, mask: readonly string[]): Promise<CategoryRecord> {
       const has = (f: CategoryField) => mask.includes(f);
-      if (has("name") && input.name.trim() === "") throw fieldError("category.name", "must not be blank");
-      if (has("slug") && input.slug === "") throw fieldError("category.slug", "must not be empty");
+      // The Category message carries no field rules (it is also the response), so the
+      // CreateCategory request's rules are applied here to the masked fields.
+      if (has("name") && (input.name.trim() === "" || input.name.length > 100)) throw fieldError("category.name", "must be 1 to 100 characters, not blank");
+      if (has("slug") && !(SLUG.test(input.slug) && input.slug.length <= 100)) throw fieldError("category.slug", "must be lower-case words of letters and digits joined by '-', at most 100 characters");
+      if (has("parent_id") && input.parentId !== "" && !UUID.test(input.parentId)) throw fieldError("category.parent_id", "must be a UUID or empty");
+      if (has("description") && input.description.length > 2000) throw fieldError("category.description", "must be at most 2000 characters");
       return db.tx(async (q) => {
         const current = await store.byId(q, id, { lock: true });
         if (!current) throw notFound("category", id);

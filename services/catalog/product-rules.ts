@@ -90,17 +90,18 @@ export function productVocabulary(p: Pick<ProductFields, "name" | "description" 
  * update: the current product with the masked fields replaced, SKUs as given). `prefix` is how the request names the product ("" for CreateProduct,
  * "product." for UpdateProduct), so every violation names the request's field.
  */
-export function checkProduct(p: ProductFields, prefix = ""): void {
+export function checkProduct(p: ProductFields, prefix = "", opts: { skus: boolean } = { skus: true }): void {
   const violations: FieldViolation[] = [];
   const bad = (field: string, description: string) => violations.push({ field: `${prefix}${field}`, description });
   if (p.name.trim() === "") bad("name", "must not be blank");
   p.imageUrls.forEach((url, i) => {
     if (!/^https:\/\//i.test(url)) bad(`image_urls[${i}]`, "must be an absolute https URL");
   });
-  if (p.skus.length === 0) bad("skus", "a product needs at least one SKU");
+  const skus = opts.skus ? p.skus : [];
+  if (opts.skus && skus.length === 0) bad("skus", "a product needs at least one SKU");
   const seen = new Map<string, number>();
-  const currency = p.skus[0]?.price.currency;
-  p.skus.forEach((s, i) => {
+  const currency = skus[0]?.price.currency;
+  skus.forEach((s, i) => {
     const earlier = seen.get(s.code);
     if (earlier !== undefined) bad(`skus[${i}].code`, `duplicates skus[${earlier}].code`);
     seen.set(s.code, i);

@@ -98,7 +98,7 @@ export function createProducts({ store, clock }: ProductsDeps) {
           skus: has("skus") ? patch.skus : current.skus,
         };
         checkStatusChange(current.status, given.status);
-        checkProduct(given, "product.");
+        checkProduct(given, "product.", { skus: has("skus") });
         const next = { ...given, skus: has("skus") ? replaceSkus(current.skus, patch.skus) : current.skus };
         const changed = changedFields(current, next);
         if (changed.length === 0) return current;

@@ -10,7 +10,7 @@ import type { Browsing, FilterInput } from "./browsing.js";
 import type { Categories } from "./categories.js";
 import type { ProductSortKind } from "./listing-store.js";
 import { categoryProto, productProto, skuFromProto, skuProto, statusFromProto } from "./product-proto.js";
-import { UPDATABLE_FIELDS, type Money, type ProductFields, type UpdatableField } from "./product-rules.js";
+import { purchasable, UPDATABLE_FIELDS, type Money, type ProductFields, type UpdatableField } from "./product-rules.js";
 import type { Products, Viewer } from "./products.js";
 
 export interface CatalogServiceDeps {
@@ -86,7 +86,7 @@ export function createCatalogService({ products, browsing, categories }: Catalog
           productSlug: d.productSlug,
           imageUrl: d.imageUrl,
           categoryIds: [...d.categoryIds],
-          purchasable: d.status === "active" && d.sku.active,
+          purchasable: purchasable({ status: d.status }, d.sku),
         })),
         missingSkus: missing,
       };

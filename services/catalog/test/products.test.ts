@@ -99,6 +99,17 @@ describe("catalog service: products and categories (real PostgreSQL, users JWKS 
       assert.equal((await outboxEvents(cat.db, ProductUpdatedSchema)).filter((e) => e.product?.id === p.id).length, 1);
     });
 
+    it("re-prices a product in another currency; the SKUs left behind keep theirs and do not block later updates", async () => {
+      const slug = uniqueSlug("repriced");
+      const p = await create({ slug, skus: [sku(`${slug}-EUR`, 1000n)] });
+      const usd = (await cat.client.updateProduct({ id: p.id, product: { skus: [sku(`${slug}-USD`, 1200n, {}, { currency: "USD" })] }, updateMask: { paths: ["skus"] } }, cat.admin)).product!;
+      assert.deepEqual(usd.skus.map((s) => [s.price?.currencyCode, s.active]), [["USD", true], ["EUR", false]]);
+      const renamed = (await cat.client.updateProduct({ id: p.id, product: { name: "Renamed" }, updateMask: { paths: ["name"] } }, cat.admin)).product!;
+      assert.equal(renamed.name, "Renamed");
+      const listed = await cat.client.listProducts({ minPrice: { amountMinor: 1200n, currencyCode: "USD" }, maxPrice: { amountMinor: 1200n, currencyCode: "USD" } });
+      assert.deepEqual(listed.products.map((x) => x.id), [p.id]);
+    });
+
     it("archives (idempotently, one ProductArchived with the SKU codes) and then sells nothing of it", async () => {
       const slug = uniqueSlug("lamp");
       const p = await create({ slug, skus: [sku(`${slug}-1`, 100n)] });
@@ -233,6 +244,10 @@ describe("catalog service: products and categories (real PostgreSQL, users JWKS 
       const cycle = await rejectionOf(cat.client.updateCategory({ id: root.id, category: { parentId: grandchild.id }, updateMask: { paths: ["parent_id"] } }, cat.admin));
       assert.equal(cycle.code, Code.INVALID_ARGUMENT);
       assert.deepEqual(cycle.violations.map((v) => v.field), ["category.parent_id"]);
+      for (const [category, path, field] of [[{ slug: "Not A Slug" }, "slug", "category.slug"], [{ parentId: "not-a-uuid" }, "parent_id", "category.parent_id"], [{ name: " " }, "name", "category.name"]] as const) {
+        const bad = await rejectionOf(cat.client.updateCategory({ id: child.id, category, updateMask: { paths: [path] } }, cat.admin));
+        assert.deepEqual([bad.code, bad.violations.map((v) => v.field)], [Code.INVALID_ARGUMENT, [field]]);
+      }
       const renamed = (await cat.client.updateCategory({ id: child.id, category: { name: "Renamed" }, updateMask: { paths: ["name"] } }, cat.admin)).category!;
       assert.deepEqual([renamed.name, renamed.parentId, renamed.slug], ["Renamed", root.id, child.slug]);
 
