@@ -1,12 +1,11 @@
 // Saved cards: tokenized by the provider adapter, kept as token plus what a receipt shows. The
 // card number and CVC are handed to the adapter and go nowhere else: not into a table, a log
 // line, an error message or an event.
-import { fieldError, invalidArgument } from "../../platform/errors.js";
+import { fieldError, invalidArgument, unavailable } from "../../platform/errors.js";
 import type { Logger } from "../../platform/logger.js";
 import { decodeMethodToken, encodeMethodToken, pageSize } from "./page-token.js";
 import { ProviderError, type CardInput, type PaymentProvider } from "./providers/provider.js";
 import type { PaymentStore, StoredMethod } from "./store.js";
-import { unavailable } from "../../platform/errors.js";
 
 export interface PaymentMethodsDeps {
   readonly store: PaymentStore;
@@ -30,16 +29,20 @@ export interface PaymentMethods {
 export function createPaymentMethods({ store, provider, clock, log }: PaymentMethodsDeps): PaymentMethods {
   return {
     async create(userId, card) {
+      const customerReference = await store.customerOf(userId, provider.name);
       let tokenized;
       try {
-        tokenized = await provider.tokenize(card);
+        tokenized = await provider.tokenize(card, { userId, customerReference });
       } catch (err) {
         if (!(err instanceof ProviderError)) throw err;
         if (err.kind === "rejected") throw err.field ? fieldError(err.field, err.message) : invalidArgument(`the card was refused: ${err.message}`);
         log.warn("payment provider could not tokenize a card", { kind: err.kind, code: err.code });
         throw unavailable("the payment provider did not answer; try again", err);
       }
-      const method: StoredMethod = { ...tokenized, userId, provider: provider.name, createdAt: clock() };
+      if (tokenized.customerReference && tokenized.customerReference !== customerReference) {
+        await store.saveCustomer(userId, provider.name, tokenized.customerReference, clock());
+      }
+      const method: StoredMethod = { ...tokenized, customerReference: tokenized.customerReference, userId, provider: provider.name, createdAt: clock() };
       await store.insertMethod(method);
       return method;
     },
@@ -53,6 +56,17 @@ export function createPaymentMethods({ store, provider, clock, log }: PaymentMet
     },
 
     async remove(userId, token) {
+      const method = await store.method(token);
+      if (!method || method.userId !== userId) return;
+      // Detached first: a card we forgot but the provider still holds could still be charged.
+      try {
+        await provider.forget(token);
+      } catch (err) {
+        if (!(err instanceof ProviderError)) throw err;
+        if (err.outcomeUnknown) throw unavailable("the payment provider did not answer; try again", err);
+        // Refused: already detached (a retry after our delete failed), nothing left to undo.
+        log.info("payment provider had nothing to detach", { code: err.code });
+      }
       await store.deleteMethod(userId, token);
     },
   };

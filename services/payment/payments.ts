@@ -109,7 +109,14 @@ export function createPayments(deps: PaymentsDeps): Payments {
     const now = () => clock();
     let result;
     try {
-      result = await provider.authorize({ idempotencyKey: providerKey(p.id, "authorize"), token: p.paymentMethodToken, amount: p.amount, paymentId: p.id, orderId: p.orderId });
+      result = await provider.authorize({
+        idempotencyKey: providerKey(p.id, "authorize"),
+        token: p.paymentMethodToken,
+        customerReference: p.customerReference,
+        amount: p.amount,
+        paymentId: p.id,
+        orderId: p.orderId,
+      });
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err;
       if (err.outcomeUnknown) throw unknownOutcome(err, "authorize", p);
@@ -259,6 +266,7 @@ export function createPayments(deps: PaymentsDeps): Payments {
               userId: input.userId,
               idempotencyKey: input.idempotencyKey,
               paymentMethodToken: method.token,
+              customerReference: method.customerReference,
               cardBrand: method.brand,
               cardLast4: method.last4,
               provider: provider.name,

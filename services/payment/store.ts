@@ -20,6 +20,7 @@ export interface StoredPayment {
   readonly userId: string;
   readonly idempotencyKey: string;
   readonly paymentMethodToken: string;
+  readonly customerReference: string | undefined;
   readonly cardBrand: string;
   readonly cardLast4: string;
   readonly provider: string;
@@ -60,6 +61,7 @@ export interface StoredMethod {
   readonly last4: string;
   readonly expMonth: number;
   readonly expYear: number;
+  readonly customerReference: string | undefined;
   readonly createdAt: Date;
 }
 
@@ -102,7 +104,7 @@ const changeColumns: Record<keyof PaymentChange, string> = {
   failureReason: "failure_reason",
 };
 
-const PAYMENT_COLUMNS = `id, order_id, user_id, idempotency_key, payment_method_token, card_brand, card_last4, provider,
+const PAYMENT_COLUMNS = `id, order_id, user_id, idempotency_key, payment_method_token, customer_reference, card_brand, card_last4, provider,
   provider_reference, currency_code, amount_minor::text AS amount, captured_minor::text AS captured,
   refunded_minor::text AS refunded, status, pending_op, pending_amount_minor::text AS pending_amount, void_reason,
   rejection, failure_code, failure_reason, created_at, updated_at`;
@@ -113,6 +115,7 @@ interface PaymentRow {
   user_id: string;
   idempotency_key: string;
   payment_method_token: string;
+  customer_reference: string | null;
   card_brand: string;
   card_last4: string;
   provider: string;
@@ -140,6 +143,7 @@ function toPayment(r: PaymentRow): StoredPayment {
     userId: r.user_id,
     idempotencyKey: r.idempotency_key,
     paymentMethodToken: r.payment_method_token,
+    customerReference: r.customer_reference ?? undefined,
     cardBrand: r.card_brand,
     cardLast4: r.card_last4,
     provider: r.provider,
@@ -195,6 +199,7 @@ interface MethodRow {
   last4: string;
   exp_month: number;
   exp_year: number;
+  customer_reference: string | null;
   created_at: Date;
   [k: string]: unknown;
 }
@@ -207,13 +212,14 @@ const toMethod = (r: MethodRow): StoredMethod => ({
   last4: r.last4,
   expMonth: r.exp_month,
   expYear: r.exp_year,
+  customerReference: r.customer_reference ?? undefined,
   createdAt: new Date(r.created_at),
 });
 
 /** A new payment as AuthorizePayment records it, before the provider is asked. */
 export type NewPayment = Pick<
   StoredPayment,
-  "id" | "orderId" | "userId" | "idempotencyKey" | "paymentMethodToken" | "cardBrand" | "cardLast4" | "provider" | "amount"
+  "id" | "orderId" | "userId" | "idempotencyKey" | "paymentMethodToken" | "customerReference" | "cardBrand" | "cardLast4" | "provider" | "amount"
 >;
 
 export type NewRefund = Pick<StoredRefund, "id" | "paymentId" | "idempotencyKey" | "requestedMinor" | "amountMinor" | "reason">;
@@ -324,6 +330,10 @@ export interface PaymentStore {
   unresolved(before: Date, limit: number): Promise<string[]>;
 
   insertMethod(m: StoredMethod): Promise<void>;
+  /** The user's customer record at the provider, if one was created. */
+  customerOf(userId: string, provider: string): Promise<string | undefined>;
+  /** Keeps the first reference saved for the user (concurrent first cards create one customer: the provider call is idempotent by user). */
+  saveCustomer(userId: string, provider: string, reference: string, now: Date): Promise<void>;
   method(token: string): Promise<StoredMethod | undefined>;
   /** The user's methods, newest first, after the keyset position `after`. */
   listMethods(userId: string, after: { time: Date; token: string } | undefined, limit: number): Promise<StoredMethod[]>;
@@ -355,11 +365,11 @@ export function createPaymentStore(db: Db): PaymentStore {
       // No conflict target: both the idempotency key and the one-live-payment-per-order index
       // turn a duplicate into "nothing inserted" instead of an aborted transaction.
       const { rows } = await db.query<PaymentRow>(
-        `INSERT INTO payments (id, order_id, user_id, idempotency_key, payment_method_token, card_brand, card_last4, provider,
-                               currency_code, amount_minor, status, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $11)
+        `INSERT INTO payments (id, order_id, user_id, idempotency_key, payment_method_token, customer_reference, card_brand, card_last4,
+                               provider, currency_code, amount_minor, status, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, $12)
          ON CONFLICT DO NOTHING RETURNING ${PAYMENT_COLUMNS}`,
-        [p.id, p.orderId, p.userId, p.idempotencyKey, p.paymentMethodToken, p.cardBrand, p.cardLast4, p.provider, p.amount.currency, p.amount.amountMinor.toString(), now],
+        [p.id, p.orderId, p.userId, p.idempotencyKey, p.paymentMethodToken, p.customerReference ?? null, p.cardBrand, p.cardLast4, p.provider, p.amount.currency, p.amount.amountMinor.toString(), now],
       );
       return rows[0] && toPayment(rows[0]);
     },
@@ -400,9 +410,21 @@ export function createPaymentStore(db: Db): PaymentStore {
 
     async insertMethod(m) {
       await db.query(
-        `INSERT INTO payment_methods (token, user_id, provider, brand, last4, exp_month, exp_year, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [m.token, m.userId, m.provider, m.brand, m.last4, m.expMonth, m.expYear, m.createdAt],
+        `INSERT INTO payment_methods (token, user_id, provider, brand, last4, exp_month, exp_year, customer_reference, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [m.token, m.userId, m.provider, m.brand, m.last4, m.expMonth, m.expYear, m.customerReference ?? null, m.createdAt],
+      );
+    },
+
+    async customerOf(userId, provider) {
+      const { rows } = await db.query<{ reference: string }>("SELECT reference FROM provider_customers WHERE user_id = $1 AND provider = $2", [userId, provider]);
+      return rows[0]?.reference;
+    },
+
+    async saveCustomer(userId, provider, reference, now) {
+      await db.query(
+        "INSERT INTO provider_customers (user_id, provider, reference, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        [userId, provider, reference, now],
       );
     },
 

@@ -28,6 +28,14 @@ export interface TokenizedCard {
   readonly last4: string;
   readonly expMonth: number;
   readonly expYear: number;
+  /** The provider's customer the card was attached to (created if the owner had none). */
+  readonly customerReference?: string;
+}
+
+/** Whose card it is: our user, and their customer at the provider if they have one yet. */
+export interface CardOwner {
+  readonly userId: string;
+  readonly customerReference: string | undefined;
 }
 
 /** Why an authorization was declined, in our words (see declineReason). */
@@ -50,6 +58,8 @@ export interface AuthorizeRequest {
   /** Our ids, for the provider's dashboard and its own reconciliation. */
   readonly paymentId: string;
   readonly orderId: string;
+  /** The customer the token is attached to, if any. */
+  readonly customerReference: string | undefined;
 }
 
 export interface CaptureRequest {
@@ -75,7 +85,9 @@ export interface PaymentProvider {
   /** Stored on every payment ("sandbox", "stripe"). */
   readonly name: string;
   /** Tokenizes a card; the card data goes nowhere else. `ProviderError` "rejected" names the field. */
-  tokenize(card: CardInput): Promise<TokenizedCard>;
+  tokenize(card: CardInput, owner: CardOwner): Promise<TokenizedCard>;
+  /** Detaches a saved card from its customer, so it cannot be charged any more. */
+  forget(token: string): Promise<void>;
   authorize(req: AuthorizeRequest): Promise<AuthorizeResult>;
   /** Resolves with the provider's reference of the capture. */
   capture(req: CaptureRequest): Promise<string>;

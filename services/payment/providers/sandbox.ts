@@ -145,7 +145,7 @@ export function createSandboxProvider(opts: SandboxOptions = {}): SandboxProvide
     calls,
     intent: (reference) => intents.get(reference),
 
-    async tokenize(card: CardInput): Promise<TokenizedCard> {
+    async tokenize(card: CardInput, _owner): Promise<TokenizedCard> {
       if (!luhnValid(card.number)) throw new ProviderError("rejected", "incorrect_number", "not a valid card number", "card_number");
       const now = clock();
       if (card.expYear < now.getUTCFullYear() || (card.expYear === now.getUTCFullYear() && card.expMonth < now.getUTCMonth() + 1)) {
@@ -160,6 +160,9 @@ export function createSandboxProvider(opts: SandboxOptions = {}): SandboxProvide
         expYear: card.expYear,
       };
     },
+
+    // Tokens are self-describing; there is nothing to forget.
+    async forget() {},
 
     async authorize(req): Promise<AuthorizeResult> {
       const behaviour = behaviourOf(req.token);

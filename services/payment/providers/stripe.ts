@@ -2,7 +2,10 @@
 // bodies, `Authorization: Bearer <secret key>`, and an `Idempotency-Key` on every POST, derived
 // from our operation's key so a retry after a timeout is answered about the same operation.
 //
-//   tokenize   POST /v1/payment_methods                 type=card, card[...]
+//   tokenize   POST /v1/customers                       once per user (metadata[user_id])
+//              POST /v1/payment_methods                 type=card, card[...]
+//              POST /v1/payment_methods/{id}/attach     customer (a saved card can pay again)
+//   forget     POST /v1/payment_methods/{id}/detach
 //   authorize  POST /v1/payment_intents                 capture_method=manual (a hold)
 //              POST /v1/payment_intents/{id}/confirm    error_on_requires_action=true
 //   capture    POST /v1/payment_intents/{id}/capture    amount_to_capture
@@ -151,8 +154,12 @@ export function createStripeProvider(opts: StripeOptions): PaymentProvider {
   return {
     name: "stripe",
 
-    tokenize: (card) =>
+    tokenize: (card, owner) =>
       plain(async () => {
+        // Keyed by our user, so a retry (or two first cards at once) makes one Customer.
+        const customer =
+          owner.customerReference ??
+          (await request<{ id: string }>("POST", "/v1/customers", { "metadata[user_id]": owner.userId }, `customer:${owner.userId}`)).id;
         const pm = await request<{ id: string; card?: { brand?: string; last4?: string; exp_month?: number; exp_year?: number } }>("POST", "/v1/payment_methods", {
           type: "card",
           "card[number]": card.number,
@@ -161,13 +168,20 @@ export function createStripeProvider(opts: StripeOptions): PaymentProvider {
           "card[cvc]": card.cvc,
           "billing_details[name]": card.holderName,
         });
+        await request("POST", `/v1/payment_methods/${encodeURIComponent(pm.id)}/attach`, { customer }, `${pm.id}:attach`);
         return {
           token: pm.id,
           brand: pm.card?.brand ?? "card",
           last4: pm.card?.last4 ?? card.number.slice(-4),
           expMonth: pm.card?.exp_month ?? card.expMonth,
           expYear: pm.card?.exp_year ?? card.expYear,
+          customerReference: customer,
         };
+      }),
+
+    forget: (token) =>
+      plain(async () => {
+        await request("POST", `/v1/payment_methods/${encodeURIComponent(token)}/detach`, {}, `${token}:detach`);
       }),
 
     async authorize(req) {
@@ -179,6 +193,7 @@ export function createStripeProvider(opts: StripeOptions): PaymentProvider {
             amount: req.amount.amountMinor.toString(),
             currency: req.amount.currency.toLowerCase(),
             payment_method: req.token,
+            customer: req.customerReference,
             capture_method: "manual",
             "payment_method_types[]": "card",
             "metadata[payment_id]": req.paymentId,

@@ -178,27 +178,28 @@ describe("payment rules", () => {
 
 describe("sandbox provider", () => {
   const card = (number: string) => ({ number, expMonth: 12, expYear: 2099, cvc: "123", holderName: "T" });
-  const auth = (token: string, key: string, amountMinor = 1_000n) => ({ idempotencyKey: key, token, amount: USD(amountMinor), paymentId: "p", orderId: "o" });
+  const auth = (token: string, key: string, amountMinor = 1_000n) => ({ idempotencyKey: key, token, amount: USD(amountMinor), paymentId: "p", orderId: "o", customerReference: undefined });
+  const OWNER = { userId: "u", customerReference: undefined };
 
   it("lists only Luhn-valid test cards and names tokens after their behaviour", async () => {
     assert.ok(Object.keys(SANDBOX_CARDS).every(luhnValid));
     const sandbox = createSandboxProvider();
-    const declined = await sandbox.tokenize(card("4000000000000002"));
+    const declined = await sandbox.tokenize(card("4000000000000002"), OWNER);
     assert.match(declined.token, /^tok_chargeDeclined_[0-9a-f]{24}$/);
     assert.deepEqual([declined.brand, declined.last4], ["visa", "0002"]);
-    const other = await sandbox.tokenize(card("5105105105105100"));
+    const other = await sandbox.tokenize(card("5105105105105100"), OWNER);
     assert.match(other.token, /^tok_card_/);
     assert.equal(other.brand, "mastercard");
-    await assert.rejects(sandbox.tokenize(card("4000000000000003")), (err: ProviderError) => err.kind === "rejected" && err.field === "card_number");
+    await assert.rejects(sandbox.tokenize(card("4000000000000003"), OWNER), (err: ProviderError) => err.kind === "rejected" && err.field === "card_number");
   });
 
   it("declines by card, and answers a replay with the first answer", async () => {
     const sandbox = createSandboxProvider();
-    const funds = (await sandbox.tokenize(card("4000000000009995"))).token;
+    const funds = (await sandbox.tokenize(card("4000000000009995"), OWNER)).token;
     const first = await sandbox.authorize(auth(funds, "k1"));
     assert.deepEqual([first.outcome, first.outcome === "declined" && first.code], ["declined", "insufficient_funds"]);
     assert.deepEqual(await sandbox.authorize(auth(funds, "k1")), first);
-    const visa = (await sandbox.tokenize(card("4242424242424242"))).token;
+    const visa = (await sandbox.tokenize(card("4242424242424242"), OWNER)).token;
     const ok = await sandbox.authorize(auth(visa, "k2"));
     assert.equal(ok.outcome, "authorized");
     await assert.rejects(sandbox.authorize(auth(visa, "k2", 2_000n)), (err: ProviderError) => err.code === "idempotency_key_in_use");
@@ -207,7 +208,7 @@ describe("sandbox provider", () => {
 
   it("carries out a timeout card's operation, loses the answer once, and replays it on retry", async () => {
     const sandbox = createSandboxProvider();
-    const token = (await sandbox.tokenize(card("4000000000000408"))).token;
+    const token = (await sandbox.tokenize(card("4000000000000408"), OWNER)).token;
     await assert.rejects(sandbox.authorize(auth(token, "t1")), (err: ProviderError) => err.kind === "timeout" && err.outcomeUnknown);
     const settled = await sandbox.authorize(auth(token, "t1"));
     assert.equal(settled.outcome, "authorized");
@@ -220,7 +221,7 @@ describe("sandbox provider", () => {
 
   it("keeps its own books: no capture over the hold, no refund over the capture", async () => {
     const sandbox = createSandboxProvider();
-    const token = (await sandbox.tokenize(card("4242424242424242"))).token;
+    const token = (await sandbox.tokenize(card("4242424242424242"), OWNER)).token;
     const result = await sandbox.authorize(auth(token, "a", 1_000n));
     const reference = result.reference;
     await assert.rejects(sandbox.capture({ idempotencyKey: "c", reference, amount: USD(1_001n) }), (err: ProviderError) => err.kind === "rejected");

@@ -38,12 +38,17 @@ interface Intent {
 interface Card {
   readonly brand: string;
   readonly number: string;
+  customer: string | null;
+  /** Stripe lets a PaymentMethod that belongs to no Customer pay once. */
+  used: boolean;
 }
 
 export interface StripeStub {
   readonly url: string;
   readonly requests: StubRequest[];
   readonly intents: Map<string, Intent>;
+  /** Customers by id, with the user id from their metadata. */
+  readonly customers: Map<string, string>;
   /** The next request whose path matches `path` (after doing its work) gets `fault`. */
   failNext(path: RegExp, fault: Fault): void;
   /** Drops the saved response of a key, as Stripe does after its idempotency window (24 hours). */
@@ -61,6 +66,7 @@ export async function startStripeStub(): Promise<StripeStub> {
   const requests: StubRequest[] = [];
   const intents = new Map<string, Intent>();
   const methods = new Map<string, Card>();
+  const customers = new Map<string, string>();
   const refunds = new Map<string, number>(); // refunded per intent
   const replies = new Map<string, { fingerprint: string; status: number; body: unknown }>();
   const faults: { path: RegExp; fault: Fault }[] = [];
@@ -72,16 +78,41 @@ export async function startStripeStub(): Promise<StripeStub> {
     }
     const f = req.form;
     let m: RegExpExecArray | null;
+    if (req.method === "POST" && req.path === "/v1/customers") {
+      const cus = id("cus");
+      customers.set(cus, f["metadata[user_id]"] ?? "");
+      return { status: 200, body: { id: cus, object: "customer", metadata: { user_id: f["metadata[user_id]"] } } };
+    }
+    if ((m = /^\/v1\/payment_methods\/([^/]+)\/(attach|detach)$/.exec(req.path)) && req.method === "POST") {
+      const pm = methods.get(decodeURIComponent(m[1]!));
+      if (!pm) return invalid("resource_missing", "No such PaymentMethod", 404);
+      if (m[2] === "attach") {
+        if (!customers.has(f["customer"] ?? "")) return invalid("resource_missing", "No such customer", 400);
+        pm.customer = f["customer"]!;
+      } else {
+        if (!pm.customer) return invalid("payment_method_unexpected_state", "The payment method you provided is not attached to a customer so detachment is impossible.");
+        pm.customer = null;
+      }
+      return { status: 200, body: { id: m[1], object: "payment_method", customer: pm.customer } };
+    }
     if (req.method === "POST" && req.path === "/v1/payment_methods") {
       const number = f["card[number]"] ?? "";
       if (number === "4242424242424241") return cardError("incorrect_number", "Your card number is incorrect.", { param: "number" });
       const pm = id("pm");
       const brand = number.startsWith("5") ? "mastercard" : "visa";
-      methods.set(pm, { brand, number });
+      methods.set(pm, { brand, number, customer: null, used: false });
       return { status: 200, body: { id: pm, object: "payment_method", type: "card", card: { brand, last4: number.slice(-4), exp_month: Number(f["card[exp_month]"]), exp_year: Number(f["card[exp_year]"]) } } };
     }
     if (req.method === "POST" && req.path === "/v1/payment_intents") {
-      if (!methods.has(f["payment_method"] ?? "")) return invalid("resource_missing", "No such PaymentMethod", 400);
+      const card = methods.get(f["payment_method"] ?? "");
+      if (!card) return invalid("resource_missing", "No such PaymentMethod", 400);
+      if (card.customer !== (f["customer"] ?? null)) {
+        return invalid("parameter_invalid", "The provided PaymentMethod belongs to another Customer, or to none; pass its customer.");
+      }
+      if (!card.customer && card.used) {
+        return invalid("payment_method_unexpected_state", "The provided PaymentMethod was previously used without Customer attachment. It may not be used again.");
+      }
+      card.used = true;
       const pi: Intent = {
         id: id("pi"),
         object: "payment_intent",
@@ -171,7 +202,9 @@ export async function startStripeStub(): Promise<StripeStub> {
       requests.push(req);
       let reply: { status: number; body: unknown };
       const fingerprint = `${req.method} ${req.path} ${body}`;
-      const saved = req.method === "POST" && req.idempotencyKey ? replies.get(req.idempotencyKey) : undefined;
+      // Keys belong to an account: a request that does not authenticate is neither replayed nor saved.
+      const authenticated = req.authorization === `Bearer ${STUB_KEY}`;
+      const saved = authenticated && req.method === "POST" && req.idempotencyKey ? replies.get(req.idempotencyKey) : undefined;
       if (saved && saved.fingerprint !== fingerprint) {
         reply = { status: 400, body: { error: { type: "idempotency_error", message: "Keys for idempotent requests can only be used with the same parameters they were first used with." } } };
       } else if (saved) {
@@ -179,7 +212,7 @@ export async function startStripeStub(): Promise<StripeStub> {
       } else {
         reply = handle(req);
         // Like Stripe: results are saved for the key, server errors are not.
-        if (req.method === "POST" && req.idempotencyKey && reply.status < 500) replies.set(req.idempotencyKey, { fingerprint, ...reply });
+        if (authenticated && req.method === "POST" && req.idempotencyKey && reply.status < 500) replies.set(req.idempotencyKey, { fingerprint, ...reply });
       }
       const faultAt = faults.findIndex((f) => f.path.test(req.path));
       if (faultAt >= 0) {
@@ -200,6 +233,7 @@ export async function startStripeStub(): Promise<StripeStub> {
     url: `http://127.0.0.1:${port}`,
     requests,
     intents,
+    customers,
     failNext: (path, fault) => void faults.push({ path, fault }),
     forget: (key) => void replies.delete(key),
     async stop() {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { PaymentStatus } from "../../../gen/shop/payment/v1/payment_pb.js";
 import { Code } from "../../../platform/errors.js";
-import { ProviderError, type PaymentProvider } from "../providers/provider.js";
+import { ProviderError, type PaymentProvider, type TokenizedCard } from "../providers/provider.js";
 import { createStripeProvider } from "../providers/stripe.js";
 import { assertLedgerMatches, authorizeRequest, movementsOf, newShopper, rejectionOf, saveCard, startInfra, startPayment, usd, type RunningPayment } from "./helpers.js";
 import { startStripeStub, STUB_KEY, type StripeStub, type StubRequest } from "./stripe-stub.js";
@@ -32,16 +32,23 @@ describe("Stripe adapter (local Stripe stub)", () => {
     assert.equal(r.contentType, "application/x-www-form-urlencoded");
     assert.ok(r.idempotencyKey, "every POST carries an Idempotency-Key");
   };
+  /** A card saved for a new user. */
+  const saved = (number = "4242424242424242") => stripe.tokenize(card(number), { userId: randomUUID(), customerReference: undefined });
+  const authorizeOn = (s: TokenizedCard, idempotencyKey: string, amountMinor = 1_000n) =>
+    stripe.authorize({ idempotencyKey, token: s.token, customerReference: s.customerReference, amount: USD(amountMinor), paymentId: "p", orderId: "o" });
 
-  it("tokenizes a card with POST /v1/payment_methods and keeps only the token and receipt fields", async () => {
+  it("tokenizes a card with POST /v1/payment_methods and attaches it to the user's Customer, created once", async () => {
+    const userId = randomUUID();
     const mark = stub.requests.length;
-    const saved = await stripe.tokenize(card("4242424242424242"));
-    assert.match(saved.token, /^pm_/);
-    assert.deepEqual([saved.brand, saved.last4, saved.expMonth, saved.expYear], ["visa", "4242", 12, 2034]);
-    const [r] = since(mark) as [StubRequest];
-    post(r);
-    assert.equal(r.path, "/v1/payment_methods");
-    assert.deepEqual(r.form, {
+    const first = await stripe.tokenize(card("4242424242424242"), { userId, customerReference: undefined });
+    assert.match(first.token, /^pm_/);
+    assert.match(first.customerReference ?? "", /^cus_/);
+    assert.deepEqual([first.brand, first.last4, first.expMonth, first.expYear], ["visa", "4242", 12, 2034]);
+    const [customer, pm, attach] = since(mark) as [StubRequest, StubRequest, StubRequest];
+    for (const r of [customer, pm, attach]) post(r);
+    assert.deepEqual([customer.path, customer.idempotencyKey, customer.form], ["/v1/customers", `customer:${userId}`, { "metadata[user_id]": userId }]);
+    assert.equal(pm.path, "/v1/payment_methods");
+    assert.deepEqual(pm.form, {
       type: "card",
       "card[number]": "4242424242424242",
       "card[exp_month]": "12",
@@ -49,13 +56,22 @@ describe("Stripe adapter (local Stripe stub)", () => {
       "card[cvc]": "314",
       "billing_details[name]": "Ada Lovelace",
     });
-    await assert.rejects(stripe.tokenize(card("4242424242424241")), (err: ProviderError) => err.kind === "rejected" && err.field === "card_number" && err.code === "incorrect_number");
+    assert.deepEqual([attach.path, attach.form], [`/v1/payment_methods/${first.token}/attach`, { customer: first.customerReference }]);
+
+    // The user's second card goes to the same Customer, without creating another.
+    const before = stub.requests.length;
+    const second = await stripe.tokenize(card("5555555555554444"), { userId, customerReference: first.customerReference });
+    assert.equal(second.customerReference, first.customerReference);
+    assert.deepEqual(since(before).map((r) => r.path), ["/v1/payment_methods", `/v1/payment_methods/${second.token}/attach`]);
+    assert.equal([...stub.customers.values()].filter((u) => u === userId).length, 1);
+
+    await assert.rejects(saved("4242424242424241"), (err: ProviderError) => err.kind === "rejected" && err.field === "card_number" && err.code === "incorrect_number");
   });
 
   it("authorizes with a manual-capture PaymentIntent, then confirms it, each with its own idempotency key", async () => {
-    const { token } = await stripe.tokenize(card("4242424242424242"));
+    const s = await saved();
     const mark = stub.requests.length;
-    const result = await stripe.authorize({ idempotencyKey: "pay-1:authorize", token, amount: USD(2_599n), paymentId: "pay-1", orderId: "order-1" });
+    const result = await stripe.authorize({ idempotencyKey: "pay-1:authorize", token: s.token, customerReference: s.customerReference, amount: USD(2_599n), paymentId: "pay-1", orderId: "order-1" });
     assert.equal(result.outcome, "authorized");
     const [create, confirm] = since(mark) as [StubRequest, StubRequest];
     post(create);
@@ -64,7 +80,8 @@ describe("Stripe adapter (local Stripe stub)", () => {
     assert.deepEqual(create.form, {
       amount: "2599",
       currency: "usd",
-      payment_method: token,
+      payment_method: s.token,
+      customer: s.customerReference,
       capture_method: "manual",
       "payment_method_types[]": "card",
       "metadata[payment_id]": "pay-1",
@@ -75,6 +92,8 @@ describe("Stripe adapter (local Stripe stub)", () => {
     assert.equal(confirm.idempotencyKey, "pay-1:authorize:confirm");
     assert.deepEqual(confirm.form, { error_on_requires_action: "true" });
     assert.equal(stub.intents.get(result.reference)?.status, "requires_capture");
+    // A saved (attached) card pays again.
+    assert.equal((await authorizeOn(s, "pay-1b")).outcome, "authorized");
   });
 
   it("maps declines (card_error with decline codes, 3-D Secure required) to declined outcomes, not errors", async () => {
@@ -83,15 +102,14 @@ describe("Stripe adapter (local Stripe stub)", () => {
       ["4000000000000002", "card_declined"],
       ["4000002760003184", "authentication_required"],
     ] as const) {
-      const { token } = await stripe.tokenize(card(number));
-      const result = await stripe.authorize({ idempotencyKey: randomUUID(), token, amount: USD(100n), paymentId: "p", orderId: "o" });
+      const result = await authorizeOn(await saved(number), randomUUID(), 100n);
       assert.deepEqual(result.outcome === "declined" ? [result.code, stub.intents.get(result.reference)?.status] : result, [code, "requires_payment_method"]);
     }
   });
 
-  it("captures, cancels and refunds with the operation's idempotency key", async () => {
-    const { token } = await stripe.tokenize(card("4242424242424242"));
-    const held = await stripe.authorize({ idempotencyKey: "a", token, amount: USD(5_000n), paymentId: "p", orderId: "o" });
+  it("captures, cancels, refunds and detaches with the operation's idempotency key", async () => {
+    const s = await saved();
+    const held = await authorizeOn(s, "a", 5_000n);
     const mark = stub.requests.length;
     const charge = await stripe.capture({ idempotencyKey: "pay-2:capture", reference: held.reference, amount: USD(4_000n) });
     assert.match(charge, /^ch_/);
@@ -109,40 +127,44 @@ describe("Stripe adapter (local Stripe stub)", () => {
     // Over the captured amount: Stripe's invalid_request_error is a refusal.
     await assert.rejects(stripe.refund({ idempotencyKey: "ref-2", reference: held.reference, amount: USD(2_501n), reason: "" }), (err: ProviderError) => err.kind === "rejected" && err.code === "amount_too_large");
 
-    const other = await stripe.authorize({ idempotencyKey: "b", token: (await stripe.tokenize(card("4242424242424242"))).token, amount: USD(700n), paymentId: "p", orderId: "o" });
+    const other = await authorizeOn(s, "b", 700n);
     const before = stub.requests.length;
     await stripe.void({ idempotencyKey: "pay-3:void", reference: other.reference });
-    const [cancel] = since(before) as [StubRequest];
+    await stripe.forget(s.token);
+    const [cancel, detach] = since(before) as [StubRequest, StubRequest];
     post(cancel);
     assert.deepEqual([cancel.path, cancel.idempotencyKey], [`/v1/payment_intents/${other.reference}/cancel`, "pay-3:void"]);
     assert.equal(stub.intents.get(other.reference)?.status, "canceled");
+    post(detach);
+    assert.deepEqual([detach.path, detach.idempotencyKey], [`/v1/payment_methods/${s.token}/detach`, `${s.token}:detach`]);
     await assert.rejects(stripe.capture({ idempotencyKey: "late", reference: other.reference, amount: USD(700n) }), (err: ProviderError) => err.code === "payment_intent_unexpected_state");
   });
 
   it("treats a wrong key as misconfigured, server errors and timeouts as unknown outcomes", async () => {
+    const owner = { userId: randomUUID(), customerReference: undefined };
     const wrongKey = createStripeProvider({ apiKey: "sk_test_wrong", apiBase: stub.url, timeoutMs: 2_000 });
-    await assert.rejects(wrongKey.tokenize(card("4242424242424242")), (err: ProviderError) => err.kind === "misconfigured" && err.outcomeUnknown);
+    await assert.rejects(wrongKey.tokenize(card("4242424242424242"), owner), (err: ProviderError) => err.kind === "misconfigured" && err.outcomeUnknown);
 
     stub.failNext(/^\/v1\/payment_methods$/, { kind: "status", status: 500 });
-    await assert.rejects(stripe.tokenize(card("4242424242424242")), (err: ProviderError) => err.kind === "unavailable" && err.code === "api_error");
+    await assert.rejects(stripe.tokenize(card("4242424242424242"), owner), (err: ProviderError) => err.kind === "unavailable" && err.code === "api_error");
 
     const impatient = createStripeProvider({ apiKey: STUB_KEY, apiBase: stub.url, timeoutMs: 200 });
     stub.failNext(/^\/v1\/payment_methods$/, { kind: "hang" });
-    await assert.rejects(impatient.tokenize(card("4242424242424242")), (err: ProviderError) => err.kind === "timeout");
+    await assert.rejects(impatient.tokenize(card("4242424242424242"), owner), (err: ProviderError) => err.kind === "timeout");
 
     const nowhere = createStripeProvider({ apiKey: STUB_KEY, apiBase: "http://127.0.0.1:1", timeoutMs: 2_000 });
-    await assert.rejects(nowhere.tokenize(card("4242424242424242")), (err: ProviderError) => err.kind === "unavailable" && err.code === "network_error");
+    await assert.rejects(nowhere.tokenize(card("4242424242424242"), owner), (err: ProviderError) => err.kind === "unavailable" && err.code === "network_error");
   });
 
   it("settles a lost confirm answer from the PaymentIntent's own status", async () => {
-    const { token } = await stripe.tokenize(card("4242424242424242"));
+    const s = await saved();
     // The first confirm went through but its answer was lost; the retry's confirm is refused
     // as unexpected (as after Stripe's idempotency window) and the adapter asks the intent.
     stub.failNext(/\/confirm$/, { kind: "status", status: 500 });
-    await assert.rejects(stripe.authorize({ idempotencyKey: "lost", token, amount: USD(900n), paymentId: "p", orderId: "o" }), (err: ProviderError) => err.outcomeUnknown);
+    await assert.rejects(authorizeOn(s, "lost", 900n), (err: ProviderError) => err.outcomeUnknown);
     stub.forget("lost:confirm");
     const mark = stub.requests.length;
-    const retried = await stripe.authorize({ idempotencyKey: "lost", token, amount: USD(900n), paymentId: "p", orderId: "o" });
+    const retried = await authorizeOn(s, "lost", 900n);
     assert.equal(retried.outcome, "authorized");
     assert.deepEqual(since(mark).map((r) => `${r.method} ${r.path.replace(retried.reference, "{id}")}`), [
       "POST /v1/payment_intents",
@@ -188,6 +210,23 @@ describe("payment service with PAYMENT_PROVIDER=stripe (real PostgreSQL, Stripe 
     assert.equal(refunded.status, PaymentStatus.PARTIALLY_REFUNDED);
     assert.deepEqual(await movementsOf(svc.db, p.id), ["authorization 4200", "capture 4000", "void 200", "refund 1000"]);
     await assertLedgerMatches(svc.db, refunded);
+  });
+
+  it("keeps one Stripe Customer per shopper, so a saved card pays for more than one order; deleting detaches it", async () => {
+    const shopper = await newShopper(infra.users);
+    const first = await saveCard(svc.client, shopper);
+    const second = await saveCard(svc.client, shopper, "5555555555554444");
+    const customers = [...stub.customers.entries()].filter(([, user]) => user === shopper.id);
+    assert.equal(customers.length, 1);
+    const { rows } = await svc.db.query<{ reference: string }>("SELECT reference FROM provider_customers WHERE user_id = $1", [shopper.id]);
+    assert.deepEqual(rows.map((r) => r.reference), [customers[0]![0]]);
+    for (let order = 0; order < 2; order++) {
+      const p = (await svc.client.authorizePayment(authorizeRequest({ shopper, token: first }))).payment!;
+      assert.equal(p.status, PaymentStatus.AUTHORIZED);
+    }
+    await svc.client.deletePaymentMethod({ token: second }, shopper.call);
+    assert.ok(stub.requests.some((r) => r.path === `/v1/payment_methods/${second}/detach`));
+    assert.deepEqual((await svc.client.listPaymentMethods({}, shopper.call)).paymentMethods.map((m) => m.token), [first]);
   });
 
   it("records a Stripe decline as a FAILED payment", async () => {
