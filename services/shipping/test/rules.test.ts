@@ -1,8 +1,10 @@
 // The shipping rules in memory: zone lookup, weight brackets, speeds and currencies of the rate
 // table, delivery estimates, the shipment status rules, and the sandbox carrier's timeline.
 import assert from "node:assert/strict";
+import { loadConfig } from "../../../platform/config.js";
 import { Code, type ShopError } from "../../../platform/errors.js";
 import { createSandboxCarrier, sandboxTrackingNumber } from "../carriers/sandbox.js";
+import { shippingConfig } from "../config.js";
 import { addBusinessDays, ANY_COUNTRY, quote, zoneOf, type QuoteRequest, type RateTable } from "../rates.js";
 import { forcedStatus, statusAfterScan, transition, type ShipmentStatus, type StatusState } from "../shipment-status.js";
 
@@ -193,6 +195,18 @@ describe("shipping rules", () => {
     it("keeps the newest status time", () => {
       assert.deepEqual(transition(shipped("in_transit"), "in_transit", new Date(t0.getTime() - 1)).statusTime, t0);
       assert.deepEqual(transition(shipped("in_transit"), "in_transit", at(3)).statusTime, at(3));
+    });
+  });
+
+  describe("configuration", () => {
+    it("reads durations, and refuses intervals of zero naming the variable", () => {
+      const config = loadConfig(shippingConfig, { SHIPPING_SANDBOX_STEP: "2m", SHIPPING_RATES_CACHE: "0" });
+      assert.deepEqual([config.SHIPPING_SANDBOX_STEP, config.SHIPPING_RATES_CACHE, config.SHIPPING_TRACKING_INTERVAL], [120_000, 0, 5000]);
+      assert.throws(() => loadConfig(shippingConfig, { SHIPPING_TRACKING_INTERVAL: "0", SHIPPING_SANDBOX_STEP: "soon" }), (err: Error) => {
+        assert.match(err.message, /SHIPPING_TRACKING_INTERVAL is malformed: expected a positive duration/);
+        assert.match(err.message, /SHIPPING_SANDBOX_STEP is malformed/);
+        return true;
+      });
     });
   });
 

@@ -9,6 +9,7 @@ import { ShippingSpeed } from "../../../gen/shop/common/v1/shipping_speed_pb.js"
 import { ShipmentDeliveredSchema, ShipmentShippedSchema, TrackingUpdatedSchema } from "../../../gen/shop/shipping/v1/events_pb.js";
 import { ShipmentStatus, type Shipment } from "../../../gen/shop/shipping/v1/shipping_pb.js";
 import { Code } from "../../../platform/errors.js";
+import { addBusinessDays } from "../rates.js";
 import { createTestDatabase, type TestDatabase } from "../../../platform/testing/pg.js";
 import { waitFor } from "../../../platform/testing/wait-for.js";
 import { address, as, deadAddress, outboxEvents, rejectionOf, startShipping, startUsersDouble, testClock, type RunningShipping, type ShippingClient, type TestClock, type UsersDouble } from "./helpers.js";
@@ -77,7 +78,9 @@ describe("shipment tracking with the sandbox carrier (real PostgreSQL)", () => {
     assert.deepEqual((await eventsOf(created.id)).shipped, [], "not shipped before pickup");
 
     clock.advance(STEP_MS);
-    await reaches(created.id, ShipmentStatus.SHIPPED);
+    const pickedUp = await reaches(created.id, ShipmentStatus.SHIPPED);
+    const pickupTime = timestampDate(pickedUp.events[0]!.eventTime!);
+    assert.deepEqual(timestampDate(pickedUp.estimatedDeliveryTime!), addBusinessDays(pickupTime, 5), "the estimate counts from the pickup");
     const { shipped } = await eventsOf(created.id);
     assert.deepEqual(shipped.map((e) => [e.orderId, e.userId, e.carrier, e.trackingNumber]), [[created.orderId, created.userId, "sandbox", labelled.trackingNumber]]);
 
