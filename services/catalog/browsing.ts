@@ -53,6 +53,9 @@ export function createBrowsing({ store, categories }: { store: CatalogStore; cat
     return { products: shown.map((r) => r.product), nextPageToken };
   };
 
+  /** The filters as asked (not as resolved: a subcategory added between two pages must not void the token). */
+  const asked = (f: FilterInput) => [f.categoryId, f.minPrice, f.maxPrice, f.inStockOnly];
+
   const FILTER_FIELDS = { category: "category_id", min: "min_price", max: "max_price" };
 
   /** Corrections for the words of `words` that the vocabulary does not know. */
@@ -74,7 +77,7 @@ export function createBrowsing({ store, categories }: { store: CatalogStore; cat
       const status = viewer.admin ? req.status : "active";
       const filter = await productFilter(req, status, FILTER_FIELDS);
       const limit = pageSize(req.pageSize);
-      const list = `products:${req.sort}:${listFingerprint([filter])}`;
+      const list = `products:${req.sort}:${listFingerprint([status, ...asked(req)])}`;
       const after = decodePageToken(req.pageToken, list, SORTS[req.sort].shape);
       return page(await listProducts(db, filter, req.sort, after, limit), limit, list);
     },
@@ -84,7 +87,7 @@ export function createBrowsing({ store, categories }: { store: CatalogStore; cat
       if (words.length === 0) throw fieldError("query", "must contain at least one word");
       const filter = await productFilter(req, "active", FILTER_FIELDS);
       const limit = pageSize(req.pageSize);
-      const list = `search:${listFingerprint([words, filter])}`;
+      const list = `search:${listFingerprint([words, ...asked(req)])}`;
       const after = decodePageToken(req.pageToken, list, ["number"]);
       // One transaction: the similarity threshold is set for it alone.
       const rows = await store.tx(async (q) => {

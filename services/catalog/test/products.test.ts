@@ -283,5 +283,9 @@ describe("catalog service: products and categories (real PostgreSQL, users JWKS 
     const err = await rejectionOf(cat.client.listProducts({ pageSize: 1, sort: ProductSort.PRICE_ASC, pageToken: first.nextPageToken }));
     assert.deepEqual([err.code, err.violations.map((v) => v.field)], [Code.INVALID_ARGUMENT, ["page_token"]]);
     assert.equal((await rejectionOf(cat.client.listProducts({ pageToken: "garbage" }))).code, Code.INVALID_ARGUMENT);
+    const cheap = await cat.client.listProducts({ pageSize: 1, sort: ProductSort.NAME, maxPrice: { amountMinor: 100_000n, currencyCode: "EUR" } });
+    assert.ok(cheap.nextPageToken);
+    assert.equal((await rejectionOf(cat.client.listProducts({ pageSize: 1, sort: ProductSort.NAME, pageToken: cheap.nextPageToken }))).code, Code.INVALID_ARGUMENT);
+    assert.equal((await cat.client.listProducts({ pageSize: 1, sort: ProductSort.NAME, maxPrice: { amountMinor: 100_000n, currencyCode: "EUR" }, pageToken: cheap.nextPageToken })).products.length, 1);
   });
 });
