@@ -37,7 +37,7 @@ import {
   statusAfterRefund,
   type AuthorizeParams,
 } from "./payment-rules.js";
-import { declineReason, ProviderError, type PaymentProvider } from "./providers/provider.js";
+import { declineReason, ProviderError, type AuthorizeResult, type PaymentProvider } from "./providers/provider.js";
 import type { PaymentStore, PaymentTx, StoredPayment, StoredRefund } from "./store.js";
 
 export interface PaymentsDeps {
@@ -106,8 +106,9 @@ export function createPayments(deps: PaymentsDeps): Payments {
   // ---- phase 2: one pending operation settled per transaction ----
 
   async function settleAuthorization(tx: PaymentTx, p: StoredPayment): Promise<Step> {
-    const now = () => clock();
-    let result;
+    let result: AuthorizeResult;
+    /** The provider's own code when it refused the request outright. */
+    let refusal: string | undefined;
     try {
       result = await provider.authorize({
         idempotencyKey: providerKey(p.id, "authorize"),
@@ -121,20 +122,22 @@ export function createPayments(deps: PaymentsDeps): Payments {
       if (!(err instanceof ProviderError)) throw err;
       if (err.outcomeUnknown) throw unknownOutcome(err, "authorize", p);
       // The provider refused the request itself (no such token, ...): nothing was held.
-      result = { outcome: "declined", reference: "", code: "processing_error", providerCode: err.code } as const;
+      result = { outcome: "declined", reference: "", code: "processing_error" };
+      refusal = err.code;
     }
+    const now = clock();
     const event = { paymentId: p.id, orderId: p.orderId, userId: p.userId, amount: { amountMinor: p.amount.amountMinor, currencyCode: p.amount.currency } };
     if (result.outcome === "authorized") {
       assertTransition(p.status, "authorized");
-      const updated = await tx.update(p.id, { status: "authorized", providerReference: result.reference }, now());
-      await tx.record(updated, authorizationMovement(p.amount.amountMinor), { id: randomUUID(), idempotencyKey: p.idempotencyKey, providerReference: result.reference }, now());
+      const updated = await tx.update(p.id, { status: "authorized", providerReference: result.reference }, now);
+      await tx.record(updated, authorizationMovement(p.amount.amountMinor), { id: randomUUID(), idempotencyKey: p.idempotencyKey, providerReference: result.reference }, now);
       await tx.emit(PaymentAuthorizedSchema, event);
     } else {
       assertTransition(p.status, "failed");
       const reason = declineReason(result.code);
-      const code = "providerCode" in result ? result.providerCode : result.code;
-      const updated = await tx.update(p.id, { status: "failed", providerReference: result.reference, failureCode: code, failureReason: reason }, now());
-      await tx.record(updated, failureMovement(p.amount.amountMinor), { id: randomUUID(), idempotencyKey: p.idempotencyKey, providerReference: result.reference }, now());
+      const code = refusal ?? result.code;
+      const updated = await tx.update(p.id, { status: "failed", providerReference: result.reference, failureCode: code, failureReason: reason }, now);
+      await tx.record(updated, failureMovement(p.amount.amountMinor), { id: randomUUID(), idempotencyKey: p.idempotencyKey, providerReference: result.reference }, now);
       await tx.emit(PaymentFailedSchema, { ...event, reason });
       log.info("payment declined", { payment_id: p.id, order_id: p.orderId, code });
     }
