@@ -3,13 +3,13 @@
 // or as its own process through its real main.js for crash tests), shoppers with carts and
 // tokens, and readers of what the service stored and enqueued.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { randomUUID } from "node:crypto";
 import { fromBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { ShippingSpeed } from "../../../gen/shop/common/v1/shipping_speed_pb.js";
 import { OrderService, type PlaceOrderRequestSchema } from "../../../gen/shop/order/v1/order_pb.js";
 import { createDb, type Db } from "../../../platform/db/db.js";
-import { Code, ShopError } from "../../../platform/errors.js";
+import { ShopError } from "../../../platform/errors.js";
 import { createClient, type CallOptions, type ServiceClient } from "../../../platform/grpc/index.js";
 import { sourcePath } from "../../../platform/paths.js";
 import { startService, type RunningService, type SharedParts } from "../../../platform/service.js";
@@ -133,6 +133,17 @@ export interface OrderProcess {
   kill(): void;
 }
 
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
 /** The order service as its own process, started from its built main.js, as a container runs it. */
 export async function spawnOrder(env: Record<string, string>): Promise<OrderProcess> {
   const port = await freePort();
@@ -143,15 +154,13 @@ export async function spawnOrder(env: Record<string, string>): Promise<OrderProc
   let stderr = "";
   child.stderr?.on("data", (b: Buffer) => void (stderr += b.toString()));
   const exited = new Promise<number | string>((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal ?? "unknown")));
-  const client = createClient(OrderService, { name: "order-process", address: `127.0.0.1:${port}`, timeoutMs: 30_000 });
-  // Ready once it answers anything but UNAVAILABLE (an unauthenticated call is refused).
+  // Wait for the port with bare TCP: failed gRPC calls would open the client's circuit breaker.
   const until = Date.now() + 15_000;
-  for (;;) {
-    const err = await client.getOrder({ orderId: randomUUID() }).then(() => undefined, (e: unknown) => e);
-    if (!(err instanceof ShopError) || err.code !== Code.UNAVAILABLE) break;
+  while (!(await accepts(port))) {
     if (child.exitCode !== null || Date.now() > until) throw new Error(`order process did not start: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 50));
   }
+  const client = createClient(OrderService, { name: "order-process", address: `127.0.0.1:${port}`, timeoutMs: 30_000 });
   return { client, child, exited, kill: () => void child.kill("SIGKILL") };
 }
 
