@@ -1,6 +1,6 @@
 // The notification service's own settings, next to the platform's base ones.
 import { join } from "node:path";
-import { duration, int, oneOf, optional, str, url, type Setting } from "../../platform/config.js";
+import { duration, int, oneOf, optional, parseDuration, str, url, type Setting } from "../../platform/config.js";
 import { repoRoot } from "../../platform/paths.js";
 import { parseMailbox } from "./mime.js";
 
@@ -12,6 +12,22 @@ function mailbox(opts: { doc: string; default: string }): Setting<string> {
     parse(raw) {
       if (!parseMailbox(raw)) throw new Error("expected an address such as Shop <no-reply@shop.example>");
       return raw.trim();
+    },
+  };
+}
+
+const DAY_MS = 24 * 3_600_000;
+
+/** Like the platform's duration, plus days (`30d`): the log is kept for months. */
+function longDuration(opts: { doc: string; default: number }): Setting<number> {
+  return {
+    doc: opts.doc,
+    fallback: () => opts.default,
+    parse(raw) {
+      const days = /^(\d+(?:\.\d+)?)d$/.exec(raw.trim());
+      const ms = days ? Math.round(Number(days[1]) * DAY_MS) : parseDuration(raw);
+      if (ms <= 0) throw new Error("expected a positive duration");
+      return ms;
     },
   };
 }
@@ -32,4 +48,8 @@ export const notificationConfig = {
   MAIL_BATCH: int({ doc: "mails claimed and sent over one mail server session", default: 20, min: 1, max: 500 }),
   LIVE_HEARTBEAT_INTERVAL: duration({ doc: "heartbeat on idle WatchOrderUpdates streams (the contract says 30s)", default: 30_000 }),
   LIVE_MAX_STREAMS_PER_USER: int({ doc: "WatchOrderUpdates streams one user may hold open on one replica", default: 5, min: 1, max: 1000 }),
+  NOTIFICATION_LOG_RETENTION: longDuration({ doc: "delivered, failed and skipped log entries older than this are deleted, e.g. 365d", default: 365 * DAY_MS }),
+  NOTIFICATION_INBOX_RETENTION: longDuration({ doc: "how long handled event ids are remembered against redelivery; shorter than the log retention", default: 30 * DAY_MS }),
+  NOTIFICATION_OUTBOX_RETENTION: longDuration({ doc: "how long published NotificationSent events stay in the outbox", default: DAY_MS }),
+  NOTIFICATION_HOUSEKEEPING_INTERVAL: duration({ doc: "how often the retention limits above are applied", default: 10 * 60_000 }),
 };

@@ -8,6 +8,7 @@ import { sourcePath } from "../../platform/paths.js";
 import type { ServiceConfig, ServiceModule } from "../../platform/service.js";
 import { notificationConfig } from "./config.js";
 import { subscribeToEvents } from "./event-consumers.js";
+import { startHousekeeping } from "./housekeeping.js";
 import { createLiveUpdates } from "./live-updates.js";
 import { parseMailbox } from "./mime.js";
 import { createNotifications, decodeLiveSignal, MAIL_SIGNAL } from "./notifications.js";
@@ -48,6 +49,15 @@ export function createNotificationModule(opts: NotificationModuleOptions = {}): 
     config: notificationConfig,
     migrations: sourcePath("services", "notification", "migrations"),
     async setup({ config, db, bus, log, server, onStop }) {
+      const problems = [
+        ...(config.MAIL_POLL_INTERVAL <= 0 ? ["MAIL_POLL_INTERVAL must be positive"] : []),
+        ...(config.LIVE_HEARTBEAT_INTERVAL <= 0 ? ["LIVE_HEARTBEAT_INTERVAL must be positive"] : []),
+        ...(config.NOTIFICATION_HOUSEKEEPING_INTERVAL <= 0 ? ["NOTIFICATION_HOUSEKEEPING_INTERVAL must be positive"] : []),
+        ...(config.MAIL_RETRY_MAX < config.MAIL_RETRY_BASE ? ["MAIL_RETRY_MAX must not be shorter than MAIL_RETRY_BASE"] : []),
+        // A redelivery past the inbox window is then still caught by the log's dedupe key.
+        ...(config.NOTIFICATION_INBOX_RETENTION > config.NOTIFICATION_LOG_RETENTION ? ["NOTIFICATION_INBOX_RETENTION must not be longer than NOTIFICATION_LOG_RETENTION"] : []),
+      ];
+      if (problems.length > 0) throw new ConfigError(problems);
       const from = parseMailbox(config.MAIL_FROM)!; // checked when the config was parsed
       const transport = opts.transport ?? transportFor(config);
       const store = createNotificationStore(db);
@@ -79,6 +89,18 @@ export function createNotificationModule(opts: NotificationModuleOptions = {}): 
       onStop(unlisten);
       // Streams end before the pool closes (the server has already drained or cut them by then).
       onStop(() => live.close());
+
+      const housekeeping = startHousekeeping({
+        db,
+        store,
+        clock,
+        log,
+        intervalMs: config.NOTIFICATION_HOUSEKEEPING_INTERVAL,
+        logRetentionMs: config.NOTIFICATION_LOG_RETENTION,
+        inboxRetentionMs: config.NOTIFICATION_INBOX_RETENTION,
+        outboxRetentionMs: config.NOTIFICATION_OUTBOX_RETENTION,
+      });
+      onStop(() => housekeeping.stop());
 
       await subscribeToEvents({ bus, db, queuePrefix: config.AMQP_EXCHANGE, notifications, shopName: config.MAIL_SHOP_NAME });
       log.info("mail transport", { transport: transport.name });

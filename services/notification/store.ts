@@ -140,11 +140,6 @@ export function createNotificationStore(db: Db) {
       return rowCount === 1;
     },
 
-    async notification(q: Queryable, userId: string, id: string): Promise<NotificationRecord | undefined> {
-      const { rows } = await q.query<NotificationRow>(`SELECT ${NOTIFICATION_COLUMNS} FROM notifications WHERE user_id = $1 AND id = $2`, [userId, id]);
-      return rows[0] && toNotification(rows[0]);
-    },
-
     /** Newest first; one row more than `limit` tells the caller there is another page. */
     async listNotifications(q: Queryable, userId: string, after: PageKey | undefined, limit: number): Promise<NotificationRecord[]> {
       const { rows } = await q.query<NotificationRow>(
@@ -218,6 +213,16 @@ export function createNotificationStore(db: Db) {
         ],
       );
       return rowCount === 1;
+    },
+
+    /** Deletes up to `limit` finished log entries created before `before`; how many. Queued mails are never touched. */
+    async pruneLog(before: Date, limit: number): Promise<number> {
+      const { rowCount } = await db.query(
+        `DELETE FROM notifications WHERE (user_id, id) IN (
+           SELECT user_id, id FROM notifications WHERE status <> 'queued' AND created_at < $1 LIMIT $2)`,
+        [before, limit],
+      );
+      return rowCount;
     },
 
     /** A NOTIFY delivered at commit (dropped on rollback) to every replica's listener. */

@@ -36,6 +36,8 @@ import {
   type RunningNotification,
   type UsersDouble,
 } from "./helpers.js";
+import { startHousekeeping } from "../housekeeping.js";
+import { createNotificationStore } from "../store.js";
 import { header, startSmtpServer, textPart, type ReceivedMail, type TestSmtpServer } from "./smtp-server.js";
 
 const spans = memorySpans();
@@ -382,5 +384,28 @@ describe("notification service with its mail server down, then up (real PostgreS
     });
     assert.ok(sent.every((r) => r.attempts >= 3 && r.failure_reason === ""));
     assert.deepEqual(server.mails.map((m) => header(m.data, "Subject")?.replace(/#\w+/, "#")).sort(), ["Order # confirmed", "Welcome to Test Shop"]);
+  });
+
+  it("retention deletes finished log entries past the limit, never a queued mail", async () => {
+    const id = randomUUID();
+    const store = createNotificationStore(db);
+    const old = new Date(Date.now() - 400 * 24 * 3_600_000);
+    for (const status of ["sent", "queued"] as const) {
+      await db.query(
+        `INSERT INTO notifications (user_id, id, channel, template, dedupe_key, subject, body_text, body_html, status, next_attempt_at, created_at)
+         VALUES ($1, $2, 'email', 'welcome', $3, 's', 't', 'h', $3, CASE WHEN $3 = 'queued' THEN now() + interval '1 hour' END, $4)`,
+        [id, randomUUID(), status, old],
+      );
+    }
+    const job = startHousekeeping({
+      db, store, clock: () => new Date(), log: quiet, intervalMs: 3_600_000,
+      logRetentionMs: 365 * 24 * 3_600_000, inboxRetentionMs: 30 * 24 * 3_600_000, outboxRetentionMs: 3_600_000,
+    });
+    try {
+      await job.runOnce();
+    } finally {
+      await job.stop();
+    }
+    assert.deepEqual((await logRows(db, id)).map((r) => r.status), ["queued"]);
   });
 });
