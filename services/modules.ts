@@ -3,6 +3,10 @@
 // all from this list, and so do the end-to-end tests; a new service is one entry here.
 import type { ServiceModule } from "../platform/service.js";
 import { cartModule } from "./cart/module.js";
+import { catalogModule } from "./catalog/module.js";
+import { inventoryModule } from "./inventory/module.js";
+import { promotionModule } from "./promotion/module.js";
+import { shippingModule } from "./shipping/module.js";
 import { usersModule } from "./users/module.js";
 
-export const serviceModules: readonly ServiceModule[] = [usersModule, cartModule] as unknown as readonly ServiceModule[];
+export const serviceModules: readonly ServiceModule[] = [usersModule, catalogModule, inventoryModule, cartModule, promotionModule, shippingModule];

@@ -8,6 +8,7 @@
 // The demo catalog is seeded on first run.
 import { join } from "node:path";
 import { bool, int, loadConfig, optional, str } from "../platform/config.js";
+import { createDb, type Db } from "../platform/db/db.js";
 import { openEmbeddedPostgres, type EmbeddedPostgres } from "../platform/db/embedded-postgres.js";
 import { createMemoryEventBus, type EventBus } from "../platform/events/index.js";
 import { createLogger } from "../platform/logger.js";
@@ -16,6 +17,8 @@ import { startService, type RunningService, type SharedParts } from "../platform
 import { initTelemetry } from "../platform/telemetry.js";
 import { addressSetting } from "../gateway/config.js";
 import { startGateway, type RunningGateway } from "../gateway/start.js";
+import { demoSkuCodes, seedDemoCatalog } from "./catalog/seed.js";
+import { seedDemoStock } from "./inventory/seed.js";
 import { serviceModules } from "./modules.js";
 
 /** Ports are defaults plus an offset, so a second shop (or a test) can run beside the first. */
@@ -82,6 +85,7 @@ export async function startShop(env: NodeJS.ProcessEnv = process.env): Promise<R
       services.push(svc);
       stops.push(() => svc.stop());
     }
+    if (config.SHOP_SEED) await seedDemo(shared.db ? shared.db : (schema) => createDb({ url: config.DATABASE_URL!, schema, applicationName: "shop-seed" }), log);
     const gateway = await startGateway(common);
     stops.push(() => gateway.stop());
 
@@ -90,5 +94,22 @@ export async function startShop(env: NodeJS.ProcessEnv = process.env): Promise<R
   } catch (err) {
     await stopAll();
     throw err;
+  }
+}
+
+/** Units of each demo SKU in stock on first run. */
+const DEMO_STOCK_UNITS = 100;
+
+/** The demo catalog and its stock, on first run only (the seeders skip what exists). */
+async function seedDemo(dbFor: (schema: string) => Db, log: ReturnType<typeof createLogger>): Promise<void> {
+  const catalog = dbFor("catalog");
+  const inventory = dbFor("inventory");
+  try {
+    const seeded = await seedDemoCatalog(catalog);
+    const stocked = await seedDemoStock(inventory, demoSkuCodes(), DEMO_STOCK_UNITS);
+    if (seeded.products > 0 || stocked > 0) log.info("demo data seeded", { ...seeded, stockedSkus: stocked });
+  } finally {
+    await catalog.close();
+    await inventory.close();
   }
 }

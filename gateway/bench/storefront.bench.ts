@@ -1,0 +1,108 @@
+// What a shopper's read costs through the gateway, against a bare node:http server returning a
+// fixed JSON body of the same size, measured in the same run.
+//
+// Every service and the gateway run as their own processes (as in the end-to-end tests) on a
+// fresh PostgreSQL database seeded with a generated catalog; the load comes from this process
+// over keep-alive HTTP/1.1 with 64 requests in flight. Variants alternate round by round, and
+// the figures are medians of the rounds:
+//   bare              node:http answering the product's JSON from memory (the baseline)
+//   get-product GET   Connect GET of a public read: answered from the gateway's public cache
+//   get-product POST  the same read as a POST: every request goes gateway -> catalog -> SQL
+//   search POST       SearchProducts over rotating queries (full text + trigram)
+// Then search latency with 1 and 64 in flight at 10k products, and again at 100k.
+// Targets (issue 4): cached get-product >= 0.4x bare requests/s; search p99 < 20 ms at 100k.
+//
+//   npm run bench:storefront        (BENCH_CALLS, BENCH_ROUNDS, BENCH_LARGE to change the size)
+import http from "node:http";
+import { fork } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import { createDb } from "../../platform/db/db.js";
+import { drive, formatStats, statsOf, summarize, type Call, type RoundStats } from "../../platform/bench/load.js";
+import { seedLargeCatalog } from "../../services/catalog/seed.js";
+import { startShopProcesses } from "../../test/e2e/shop-processes.js";
+
+const CALLS = Number(process.env["BENCH_CALLS"] ?? 5_000);
+const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
+const LARGE = Number(process.env["BENCH_LARGE"] ?? 100_000);
+const IN_FLIGHT = 64;
+const QUERIES = ["shirt", "linen", "wool socks", "coffee mug", "lamp", "running shoes", "blue", "leather bag", "ceramic", "jackte", "headphnes", "cotton"];
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
+
+function request(port: number, method: "GET" | "POST", path: string, body?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port, method, path, agent, headers: body ? { "content-type": "application/json", "content-length": Buffer.byteLength(body) } : {} }, (res) => {
+      res.resume();
+      res.once("end", () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+    });
+    req.once("error", reject);
+    req.end(body);
+  });
+}
+
+async function fetchText(url: string, body: unknown): Promise<string> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  if (res.status !== 200) throw new Error(`${url}: HTTP ${res.status} ${await res.text()}`);
+  return res.text();
+}
+
+async function main(): Promise<void> {
+  const shop = await startShopProcesses({ RATE_LIMIT_IP_RATE: "1000000", RATE_LIMIT_IP_BURST: "1000000", LOG_LEVEL: "error" });
+  const bareScript = fileURLToPath(new URL("./bare-http-server.js", import.meta.url));
+  const catalogDb = createDb({ url: shop.db.url, schema: "catalog", applicationName: "bench-seed" });
+  try {
+    const seedStart = Date.now();
+    await seedLargeCatalog(catalogDb, 10_000);
+    console.log(`seeded 10000 products in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`);
+    const gatewayPort = Number(new URL(shop.url).port);
+    const listed = JSON.parse(await fetchText(`${shop.url}/shop.catalog.v1.CatalogService/ListProducts`, { pageSize: 1 })) as { products: { id: string }[] };
+    const productId = listed.products[0]!.id;
+    const getBody = JSON.stringify({ id: productId });
+    const productJson = await fetchText(`${shop.url}/shop.catalog.v1.CatalogService/GetProduct`, { id: productId });
+
+    const bare = fork(bareScript, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    bare.send(productJson);
+    const [barePort] = (await once(bare, "message")) as [number];
+
+    const getPath = `/shop.catalog.v1.CatalogService/GetProduct?encoding=json&message=${encodeURIComponent(getBody)}`;
+    let q = 0;
+    const variants: [string, Call][] = [
+      ["bare node:http", () => request(barePort, "GET", "/product")],
+      ["get-product GET (cached)", () => request(gatewayPort, "GET", getPath)],
+      ["get-product POST", () => request(gatewayPort, "POST", "/shop.catalog.v1.CatalogService/GetProduct", getBody)],
+      ["search POST", () => request(gatewayPort, "POST", "/shop.catalog.v1.CatalogService/SearchProducts", JSON.stringify({ query: QUERIES[q++ % QUERIES.length], pageSize: 20 }))],
+    ];
+    console.log(`storefront through the gateway: ${IN_FLIGHT} in flight, product JSON ${productJson.length} bytes, ${CALLS} requests x ${ROUNDS} rounds per variant`);
+    for (const [, call] of variants) await drive(call, 1000, { inFlight: IN_FLIGHT }); // warm-up
+    const rounds = new Map<string, RoundStats[]>(variants.map(([name]) => [name, []]));
+    for (let i = 0; i < ROUNDS; i++) for (const [name, call] of variants) rounds.get(name)!.push(statsOf(await drive(call, CALLS, { inFlight: IN_FLIGHT })));
+    const results = new Map([...rounds].map(([name, rs]) => [name, summarize(rs)]));
+    for (const [name, s] of results) console.log(formatStats(name, s));
+    const ratio = results.get("get-product GET (cached)")!.perSecond / results.get("bare node:http")!.perSecond;
+    console.log(`cached get-product / bare requests/s: ${ratio.toFixed(2)}x (target >= 0.4x)`);
+    const uncached = results.get("get-product POST")!.perSecond / results.get("bare node:http")!.perSecond;
+    console.log(`uncached get-product / bare requests/s: ${uncached.toFixed(2)}x`);
+
+    const searchLatency = async (label: string) => {
+      for (const inFlight of [1, IN_FLIGHT]) {
+        const s = statsOf(await drive(variants[3]![1], inFlight === 1 ? 500 : 3000, { inFlight }));
+        console.log(formatStats(`search ${label}, ${inFlight} in flight`, s));
+      }
+    };
+    await searchLatency("10k products");
+    const topUp = Date.now();
+    await seedLargeCatalog(catalogDb, LARGE);
+    await catalogDb.query("ANALYZE");
+    console.log(`seeded ${LARGE} products in ${((Date.now() - topUp) / 1000).toFixed(1)} s`);
+    await searchLatency(`${Math.round(LARGE / 1000)}k products`);
+
+    bare.kill("SIGTERM");
+  } finally {
+    agent.destroy();
+    await catalogDb.close();
+    await shop.stop();
+  }
+}
+
+await main();

@@ -1,0 +1,51 @@
+// `npm start` as a newcomer runs it: no database, no broker. The whole shop comes up in one
+// process on embedded PostgreSQL and the in-process bus, says where it is, serves the JSON API
+// with the demo catalog seeded, and stops cleanly on Ctrl-C.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { join } from "node:path";
+import { repoRoot } from "../../platform/paths.js";
+import { waitFor } from "../../platform/testing/wait-for.js";
+import { callApi, freePort } from "./shop-processes.js";
+
+describe("npm start (single process, embedded PostgreSQL, no servers)", function () {
+  this.timeout(120_000);
+
+  it("runs the shop, prints the gateway URL, serves the seeded catalog and stops on SIGINT", async () => {
+    // Ten services' ports follow the base; a random high base keeps clear of other runs.
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env["PATH"],
+      SHOP_IN_MEMORY: "true",
+      SHOP_GRPC_BASE_PORT: String(base),
+      GATEWAY_PORT: String(await freePort()),
+    };
+    const child = spawn(process.execPath, [join(repoRoot(), "dist", "services", "shop-main.js")], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    try {
+      const url = await waitFor(
+        "the banner with the gateway URL",
+        () => {
+          if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${out}`);
+          return /the gateway at (http:\/\/\S+)/.exec(out)?.[1];
+        },
+        { timeoutMs: 90_000, intervalMs: 100 },
+      );
+      assert.match(out, /curl -s http:\/\/127\.0\.0\.1:\d+\/shop\.catalog\.v1\.CatalogService\/SearchProducts/);
+      const reg = await callApi(url, "shop.users.v1.UsersService/Register", { email: "newcomer@shop.test", password: "correct horse battery staple", displayName: "New" });
+      assert.equal(reg.status, 200, JSON.stringify(reg.body));
+      const search = await callApi(url, "shop.catalog.v1.CatalogService/SearchProducts", { query: "shirt", pageSize: 3 });
+      assert.equal(search.status, 200, JSON.stringify(search.body));
+      assert.ok((search.body["products"] as unknown[]).length > 0, "the demo catalog is seeded");
+      assert.equal((await fetch(`${url}/readyz`)).status, 200);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGINT");
+    }
+    const [code] = (await once(child, "exit")) as [number | null];
+    assert.equal(code, 0, out);
+    assert.match(out, /stopping/);
+  });
+});
