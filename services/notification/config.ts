@@ -41,7 +41,7 @@ export const notificationConfig = {
   MAIL_FROM: mailbox({ doc: "From of every mail, e.g. Shop <no-reply@shop.example>", default: "Shop <no-reply@shop.localhost>" }),
   MAIL_SHOP_NAME: str({ doc: "the shop's name in mail subjects and greetings", default: "Shop" }),
   NOTIFICATION_OUTBOX_DIR: str({ doc: "folder for .eml files when SMTP_URL is unset", default: join(repoRoot(), ".data", "mail-outbox") }),
-  MAIL_MAX_ATTEMPTS: int({ doc: "delivery attempts of one mail before it is marked failed", default: 10, min: 1, max: 100 }),
+  MAIL_MAX_ATTEMPTS: int({ doc: "delivery attempts of one mail before it is marked failed", default: 12, min: 1, max: 100 }),
   MAIL_RETRY_BASE: duration({ doc: "pause after the first failed attempt; doubles with each further one", default: 5_000 }),
   MAIL_RETRY_MAX: duration({ doc: "longest pause between two attempts", default: 30 * 60_000 }),
   MAIL_POLL_INTERVAL: duration({ doc: "how often the sender looks for mails due for a retry (new mails wake it at once)", default: 1_000 }),
