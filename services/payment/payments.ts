@@ -95,6 +95,11 @@ export function createPayments(deps: PaymentsDeps): Payments {
     return p;
   }
 
+  /** Only the adapter that made a payment can move its money (PAYMENT_PROVIDER changed since). */
+  function checkProvider(p: StoredPayment): void {
+    if (p.provider !== provider.name) throw failedPrecondition(`payment ${p.id} was made through ${p.provider}, but this service runs ${provider.name}`);
+  }
+
   /** What an unknown outcome means for the caller; the operation stays pending. */
   function unknownOutcome(err: ProviderError, op: string, p: StoredPayment): Error {
     const fields = { payment_id: p.id, op, provider: provider.name, kind: err.kind, code: err.code };
@@ -215,12 +220,17 @@ export function createPayments(deps: PaymentsDeps): Payments {
   async function settleStep(id: string): Promise<Step> {
     return transact(async (tx) => {
       const p = await lockOrThrow(tx, id);
-      if (p.status === "pending") return settleAuthorization(tx, p);
-      if (p.pendingOp === "capture") return settleCapture(tx, p, p.pendingAmountMinor ?? p.amount.amountMinor);
-      if (p.pendingOp === "void") return settleVoid(tx, p);
-      const [refund] = await tx.pendingRefunds(id);
-      if (refund) return settleRefund(tx, p, refund);
-      return { done: p };
+      let work: (() => Promise<Step>) | undefined;
+      if (p.status === "pending") work = () => settleAuthorization(tx, p);
+      else if (p.pendingOp === "capture") work = () => settleCapture(tx, p, p.pendingAmountMinor ?? p.amount.amountMinor);
+      else if (p.pendingOp === "void") work = () => settleVoid(tx, p);
+      else {
+        const [refund] = await tx.pendingRefunds(id);
+        if (refund) work = () => settleRefund(tx, p, refund);
+      }
+      if (!work) return { done: p };
+      checkProvider(p);
+      return work();
     });
   }
 
@@ -238,6 +248,7 @@ export function createPayments(deps: PaymentsDeps): Payments {
       const outcome = await transact(async (tx) => {
         const p = await lockOrThrow(tx, id);
         if (p.status === "pending" || p.pendingOp) return UNSETTLED;
+        checkProvider(p);
         await record(tx, p);
         return undefined;
       });
@@ -321,6 +332,7 @@ export function createPayments(deps: PaymentsDeps): Payments {
             return existing.id;
           }
           if (p.status === "pending" || p.pendingOp) return UNSETTLED;
+          checkProvider(p);
           const reserved = (await tx.pendingRefunds(p.id)).reduce((sum, r) => sum + r.amountMinor, 0n);
           const amountMinor = planRefund(p, reserved, input.amount);
           const id = randomUUID();

@@ -344,6 +344,29 @@ describe("payment service (real PostgreSQL, sandbox provider)", () => {
     });
   });
 
+  describe("a changed PAYMENT_PROVIDER", () => {
+    it("refuses to move money of a payment made through another provider, recording nothing", async () => {
+      const p = track(await authorizedPayment(client, await newShopper(infra.users)));
+      const other = await startPayment({
+        databaseUrl: infra.tdb.url,
+        users: infra.users.address,
+        env: { PAYMENT_PROVIDER: "stripe", STRIPE_API_KEY: "sk_test_unused", STRIPE_API_BASE: "http://127.0.0.1:1" },
+      });
+      try {
+        for (const call of [other.client.capturePayment({ paymentId: p.id }), other.client.voidPayment({ paymentId: p.id })]) {
+          const err = await rejectionOf(call);
+          assert.equal(err.code, Code.FAILED_PRECONDITION);
+          assert.match(err.message, /made through sandbox, but this service runs stripe/);
+        }
+      } finally {
+        await other.stop();
+      }
+      const { rows } = await svc.db.query("SELECT pending_op FROM payments WHERE id = $1", [p.id]);
+      assert.deepEqual(rows, [{ pending_op: null }]);
+      assert.deepEqual(await movementsOf(svc.db, p.id), ["authorization 10000"]);
+    });
+  });
+
   describe("the ledger", () => {
     it("lists movements oldest first, filtered by payment or order, in pages", async () => {
       const shopper = await newShopper(infra.users);
