@@ -5,6 +5,7 @@
 // hands the order to a saga of its own in that same transaction, so it survives a crash.
 import { OrderDeliveredSchema, OrderShippedSchema, ReturnRequestedSchema } from "../../gen/shop/order/v1/events_pb.js";
 import { failedPrecondition, notFound } from "../../platform/errors.js";
+import { remainingMs } from "../../platform/grpc/index.js";
 import type { Logger } from "../../platform/logger.js";
 import type { StoredOrder } from "./order-model.js";
 import { toProtoLine } from "./order-proto.js";
@@ -48,6 +49,8 @@ export interface OrdersOptions {
 }
 
 const POLL_MS = 50;
+/** Leave the caller this much of its deadline to receive the answer. */
+const ANSWER_MARGIN_MS = 250;
 
 /** The extra event a status announces beyond OrderStatusChanged (shipping's come with carrier data). */
 async function emitFor(tx: OrderTx, o: StoredOrder, to: OrderStatus, reason: string): Promise<void> {
@@ -59,7 +62,8 @@ export function createOrders(opts: OrdersOptions): Orders {
   const { store, runner, clock, log } = opts;
 
   async function waitForSaga(orderId: string): Promise<StoredOrder | undefined> {
-    const until = Date.now() + opts.waitMs;
+    const left = remainingMs();
+    const until = Date.now() + Math.max(0, Number.isFinite(left) ? Math.min(left - ANSWER_MARGIN_MS, opts.waitMs * 10) : opts.waitMs);
     let o = await store.get(orderId);
     while (o && !o.saga.done && Date.now() < until) {
       const local = runner.running(orderId);
