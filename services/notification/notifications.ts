@@ -3,6 +3,7 @@
 // stream, and the customer's own view of preferences and log.
 import { randomUUID } from "node:crypto";
 import type { Queryable } from "../../platform/db/db.js";
+import { injectContext } from "../../platform/telemetry.js";
 import type { OrderUpdate } from "./live-updates.js";
 import type { MailContent } from "./mime.js";
 import { decodePageToken, encodePageToken, pageSize } from "./page-token.js";
@@ -69,6 +70,8 @@ export function createNotifications({ store, clock }: NotificationsDeps) {
      */
     async queueMail(q: Queryable, m: MailRequest): Promise<MailOutcome> {
       const status = allowsMail(await preferencesOf(q, m.userId), m.kind) ? "queued" : "skipped";
+      const traceHeaders: Record<string, string> = {};
+      injectContext(traceHeaders);
       const inserted = await store.insertNotification(q, {
         id: randomUUID(),
         userId: m.userId,
@@ -80,6 +83,7 @@ export function createNotifications({ store, clock }: NotificationsDeps) {
         html: m.content.html,
         orderId: m.orderId,
         status,
+        traceHeaders,
         createdAt: clock(),
       });
       if (!inserted) return "duplicate";

@@ -3,7 +3,10 @@
 // whose retry is due, so a mail server outage delays mails but loses none: each failed attempt
 // is recorded with its reason and retried with backoff until MAIL_MAX_ATTEMPTS, then it is
 // marked failed. Every replica runs one; SKIP LOCKED claims keep them off each other's mails.
+import { ROOT_CONTEXT } from "@opentelemetry/api";
+import { suppressTracing } from "@opentelemetry/core";
 import type { Queryable } from "../../platform/db/db.js";
+import { context, extractContext, getTracer, inSpan, SpanKind, SpanStatusCode } from "../../platform/telemetry.js";
 import { enqueueEvent } from "../../platform/events/index.js";
 import type { Logger } from "../../platform/logger.js";
 import { NotificationSentSchema } from "../../gen/shop/notification/v1/events_pb.js";
@@ -12,6 +15,14 @@ import { buildMessage, parseMailbox, type Mailbox } from "./mime.js";
 import { afterFailure, type RetrySettings } from "./retry-policy.js";
 import type { DueMail, NotificationStore } from "./store.js";
 import { MailError, type MailSession, type MailTransport } from "./transports/transport.js";
+
+const tracer = getTracer("shop.notification");
+
+const spanAttributes = (m: DueMail) => ({
+  "shop.notification.id": m.id,
+  "shop.notification.template": m.template,
+  "shop.notification.attempt": m.attempts,
+});
 
 export interface MailSenderOptions {
   readonly store: NotificationStore;
@@ -100,21 +111,26 @@ export function startMailSender(opts: MailSenderOptions): MailSender {
 
   async function drainOnce(): Promise<number> {
     const now = clock();
-    const due = await store.claimDue(now, new Date(now.getTime() + opts.leaseMs), opts.batch);
+    // Polling is routine, not a request: its SQL would only litter the trace store with roots.
+    const due = await context.with(suppressTracing(ROOT_CONTEXT), () => store.claimDue(now, new Date(now.getTime() + opts.leaseMs), opts.batch));
     if (due.length === 0) return 0;
     let session: MailSession | undefined;
     let unreachable: MailError | undefined;
+    const deliverInSession = async (m: DueMail): Promise<Outcome> => {
+      const r = await deliver(m, session);
+      session = r.session;
+      if (r.unreachable && !r.outcome.ok) unreachable = r.outcome.error;
+      return r.outcome;
+    };
     try {
       for (const m of due) {
         // One failed connect is enough for this round: the rest of the batch would only wait for the same timeout.
-        if (unreachable) {
-          await record(m, { ok: false, error: unreachable, to: undefined });
-          continue;
-        }
-        const r = await deliver(m, session);
-        session = r.session;
-        if (r.unreachable && !r.outcome.ok) unreachable = r.outcome.error;
-        await record(m, r.outcome);
+        // Each send continues the trace of the event that queued the mail.
+        await inSpan(tracer, "send mail", { kind: SpanKind.CLIENT, parent: extractContext(m.traceHeaders, ROOT_CONTEXT), attributes: spanAttributes(m) }, async (span) => {
+          const outcome = unreachable ? { ok: false as const, error: unreachable, to: undefined } : await deliverInSession(m);
+          if (!outcome.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error.message });
+          await record(m, outcome);
+        });
       }
     } finally {
       await session?.close();

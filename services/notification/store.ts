@@ -24,6 +24,8 @@ export interface NewNotification {
   readonly html: string;
   readonly orderId: string | undefined;
   readonly status: "queued" | "skipped";
+  /** `traceparent`/`tracestate` of the handling that queued it. */
+  readonly traceHeaders: Readonly<Record<string, string>>;
   readonly createdAt: Date;
 }
 
@@ -53,6 +55,7 @@ export interface DueMail {
   /** Including the attempt this claim starts. */
   readonly attempts: number;
   readonly email: string | undefined;
+  readonly traceHeaders: Readonly<Record<string, string>>;
   readonly createdAt: Date;
 }
 
@@ -132,10 +135,10 @@ export function createNotificationStore(db: Db) {
     /** False when this user already has this template for this dedupe key: nothing is written. */
     async insertNotification(q: Queryable, n: NewNotification): Promise<boolean> {
       const { rowCount } = await q.query(
-        `INSERT INTO notifications (user_id, id, channel, template, dedupe_key, subject, body_text, body_html, order_id, status, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $10 = 'queued' THEN $11::timestamptz END, $11)
+        `INSERT INTO notifications (user_id, id, channel, template, dedupe_key, subject, body_text, body_html, order_id, status, next_attempt_at, created_at, trace_headers)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $10 = 'queued' THEN $11::timestamptz END, $11, $12)
          ON CONFLICT (user_id, template, dedupe_key) DO NOTHING`,
-        [n.userId, n.id, n.channel, n.template, n.dedupeKey, n.subject, n.text, n.html, n.orderId ?? null, n.status, n.createdAt],
+        [n.userId, n.id, n.channel, n.template, n.dedupeKey, n.subject, n.text, n.html, n.orderId ?? null, n.status, n.createdAt, JSON.stringify(n.traceHeaders)],
       );
       return rowCount === 1;
     },
@@ -161,7 +164,7 @@ export function createNotificationStore(db: Db) {
     async claimDue(now: Date, leaseUntil: Date, limit: number): Promise<DueMail[]> {
       const { rows } = await db.query<{
         id: string; user_id: string; template: string; subject: string; body_text: string; body_html: string;
-        order_id: string | null; attempts: number; email: string | null; created_at: Date;
+        order_id: string | null; attempts: number; email: string | null; trace_headers: Record<string, string>; created_at: Date;
       }>(
         `WITH due AS (
            SELECT user_id, id FROM notifications
@@ -172,7 +175,7 @@ export function createNotificationStore(db: Db) {
          UPDATE notifications n SET attempts = n.attempts + 1, next_attempt_at = $2
          FROM due LEFT JOIN recipients r ON r.user_id = due.user_id
          WHERE n.user_id = due.user_id AND n.id = due.id
-         RETURNING n.id, n.user_id, n.template, n.subject, n.body_text, n.body_html, n.order_id, n.attempts, r.email, n.created_at`,
+         RETURNING n.id, n.user_id, n.template, n.subject, n.body_text, n.body_html, n.order_id, n.attempts, r.email, n.trace_headers, n.created_at`,
         [now, leaseUntil, limit],
       );
       return rows.map((r) => ({
@@ -185,6 +188,7 @@ export function createNotificationStore(db: Db) {
         orderId: r.order_id ?? undefined,
         attempts: r.attempts,
         email: r.email ?? undefined,
+        traceHeaders: r.trace_headers,
         createdAt: r.created_at,
       }));
     },

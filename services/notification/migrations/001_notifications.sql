@@ -40,6 +40,8 @@ CREATE TABLE notifications (
   failure_reason text NOT NULL DEFAULT '',
   -- The address of the last attempt.
   to_address text,
+  -- The trace context of the event that queued it: the send continues that trace.
+  trace_headers jsonb NOT NULL DEFAULT '{}',
   created_at timestamptz NOT NULL,
   sent_at timestamptz,
   PRIMARY KEY (user_id, id),

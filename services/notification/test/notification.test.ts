@@ -106,7 +106,10 @@ describe("notification service (real PostgreSQL, memory bus, local SMTP server)"
     waitFor(`a mail to ${email} matching ${subject}`, () => mailsTo(email).find((m) => subject.test(header(m.data, "Subject") ?? "")));
 
   it("welcomes a registered user by mail, logs it as sent after one attempt, and emits NotificationSent", async () => {
-    const ada = await registeredUser("Ada");
+    const id = randomUUID();
+    const registered = userRegistered(id, `ada-${id.slice(0, 8)}@example.test`, "Ada");
+    await processed((await publish(registered)).id);
+    const ada = { id, email: `ada-${id.slice(0, 8)}@example.test` };
     const mail: ReceivedMail = await mailWith(ada.email, /^Welcome to Test Shop$/);
     assert.equal(mail.from, "shop@notification.test");
     assert.match(header(mail.data, "From") ?? "", /^Test Shop <shop@notification\.test>$/);
@@ -125,6 +128,10 @@ describe("notification service (real PostgreSQL, memory bus, local SMTP server)"
     assert.equal(sent.status, DeliveryStatus.SENT);
     assert.equal(sent.channel, Channel.EMAIL);
     assert.equal(sent.template, "welcome");
+    // The send continues the trace of the event that queued the mail.
+    const sendSpan = await waitFor("the send span", () => spans.getFinishedSpans().find((s) => s.name === "send mail" && s.attributes["shop.notification.id"] === row!.id));
+    const consumer = spans.getFinishedSpans().find((s) => s.kind === SpanKind.CONSUMER && s.attributes["messaging.message.id"] === registered.id)!;
+    assert.equal(sendSpan.spanContext().traceId, consumer.spanContext().traceId);
   });
 
   it("an OrderPlaced delivered twice, and republished under a new event id, sends exactly one confirmation", async () => {
