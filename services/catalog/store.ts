@@ -105,11 +105,11 @@ export async function addWords(q: Queryable, words: readonly string[]): Promise<
 }
 
 /** A unique violation as the error the caller should see; anything else unchanged. */
-function conflict(err: unknown): unknown {
+function conflict(err: unknown, slugField: string): unknown {
   const e = err as { code?: unknown; constraint?: unknown; detail?: unknown };
   if (e.code !== "23505") return err;
   if (e.constraint === "products_slug_key") {
-    return new ShopError(Code.ALREADY_EXISTS, "a product with this slug already exists", [{ field: "slug", description: "already used by another product" }]);
+    return new ShopError(Code.ALREADY_EXISTS, "a product with this slug already exists", [{ field: slugField, description: "already used by another product" }]);
   }
   if (e.constraint === "skus_pkey") return alreadyExists("a SKU code is already used by another product");
   return err;
@@ -183,12 +183,12 @@ export function createCatalogStore(db: Db) {
         );
         await writeSkus(q, p.id, p.skus);
       } catch (err) {
-        throw conflict(err);
+        throw conflict(err, "slug");
       }
       await addWords(q, productVocabulary(p));
     },
 
-    /** Rewrites every field; the SKU list is the complete new one (see replaceSkus). */
+    /** Rewrites every field; the SKU list is the complete new one (see replaceSkus). ALREADY_EXISTS (naming `product.slug`) when the slug is taken. */
     async updateProduct(q: Queryable, id: string, p: ProductFields, now: Date): Promise<void> {
       const f = productFacets(p.skus);
       try {
@@ -201,7 +201,7 @@ export function createCatalogStore(db: Db) {
         );
         await writeSkus(q, id, p.skus);
       } catch (err) {
-        throw conflict(err);
+        throw conflict(err, "product.slug");
       }
       await addWords(q, productVocabulary(p));
     },

@@ -160,7 +160,7 @@ describe("catalog service: products and categories (real PostgreSQL, users JWKS 
 
       const taken = await create();
       const renamed = await rejectionOf(cat.client.updateProduct({ id: taken.id, product: { slug: p.slug }, updateMask: { paths: ["slug"] } }, cat.admin));
-      assert.equal(renamed.code, Code.ALREADY_EXISTS);
+      assert.deepEqual([renamed.code, renamed.violations.map((v) => v.field)], [Code.ALREADY_EXISTS, ["product.slug"]]);
     });
 
     it("lets only one of two concurrent creates take a SKU code", async () => {
