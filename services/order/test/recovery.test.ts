@@ -157,4 +157,36 @@ describe("order service: crash recovery (its own process killed at each saga ste
     assert.equal(steps["release_stock"]?.status, "done");
     assert.equal(steps["capture_payment"], undefined);
   });
+
+  it("lets only the lease holder drive a saga, and another replica take it over once the holder stops", async () => {
+    const env = orderEnv(tdb.url, peers, { ORDER_SAGA_LEASE: "1s" });
+    const a = await startOrder(env);
+    const b = await startOrder(env);
+    try {
+      const sku = stockedSku(peers, 700n, 10);
+      const shopper = await newShopper(peers);
+      fillCart(peers, shopper, { [sku]: 1 });
+      peers.payment.failNext("authorizePayment", Infinity);
+      const pending = (await a.client.placeOrder(placeRequest(), { ...shopper.call, timeoutMs: 1000 })).order!;
+      assert.equal(pending.status, OrderStatus.PENDING);
+      const ownerOf = async () => (await db.query<{ lease_owner: string | null }>("SELECT lease_owner FROM orders WHERE id = $1", [pending.id])).rows[0]?.lease_owner;
+      const first = await ownerOf();
+      assert.ok(first);
+      // Keep retrying for well over two lease periods: the holder renews, B's recovery never takes it.
+      await waitFor("many authorize attempts", async () => ((await sagaSteps(db, pending.id))["authorize_payment"]?.attempts ?? 0) >= 15 || undefined, { timeoutMs: 15_000 });
+      assert.equal(await ownerOf(), first);
+
+      await a.stop();
+      peers.payment.heal();
+      const done = await waitFor("the other replica to confirm the order", async () => {
+        const o = (await b.client.getOrder({ orderId: pending.id }, shopper.call)).order;
+        return o?.status === OrderStatus.CONFIRMED ? o : undefined;
+      });
+      assert.equal(peers.payment.ofOrder(done.id).length, 1);
+      assert.equal(peers.inventory.reservations.get(done.id)?.status, "committed");
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
 });
