@@ -25,7 +25,7 @@ export function codeName(code: Code | string): string {
   return Code[code] ?? String(code);
 }
 
-/** `shop.inventory.v1.InventoryService/ReserveStock` or `ReserveStock`, as the caller names it. */
+/** `method` is the RPC's name as in the proto (`ReserveStock`); `service` the serving (or calling) service. */
 export interface RpcLabels {
   readonly service: string;
   readonly method: string;
