@@ -206,7 +206,8 @@ export type OrderTotals = Message<"shop.order.v1.OrderTotals"> & {
   discount?: Money | undefined;
 
   /**
-   * After any shipping discount.
+   * The quoted shipping price, before any shipping discount: that discount is part of
+   * `discount`, so the formula above holds.
    *
    * @generated from field: shop.common.v1.Money shipping = 3;
    */
@@ -836,8 +837,11 @@ export const OrderService: GenService<{
    * Check out the caller's cart. Returns once the order is CONFIRMED; if a step fails the saga
    * compensates (releases stock, voids or refunds payment, releases coupons) and the call fails
    * with FAILED_PRECONDITION (stock, price or coupon changed; see error details) or
-   * ABORTED (payment declined). Retrying with the same idempotency_key returns the first
-   * attempt's order and never places a second one, hence IDEMPOTENT.
+   * ABORTED (payment declined, or the checkout timed out). Retrying with the same
+   * idempotency_key returns the first attempt's order and never places a second one, hence
+   * IDEMPOTENT. If the call's deadline runs out while the saga is still working, the order is
+   * returned PENDING and the saga carries on: poll GetOrder. Reusing a key for a different
+   * request or a different cart is ALREADY_EXISTS (field idempotency_key).
    *
    * @generated from rpc shop.order.v1.OrderService.PlaceOrder
    */
@@ -879,7 +883,8 @@ export const OrderService: GenService<{
   },
   /**
    * Cancel before shipment: releases stock, voids or refunds the payment, releases coupons.
-   * FAILED_PRECONDITION once SHIPPED. Cancelling a cancelled order is a no-op.
+   * FAILED_PRECONDITION once SHIPPED, and while the order is still PENDING. Cancelling a
+   * cancelled order is a no-op.
    *
    * @generated from rpc shop.order.v1.OrderService.CancelOrder
    */
