@@ -393,6 +393,13 @@ describe("notification service with its mail server down, then up (real PostgreS
     assert.deepEqual(server.mails.map((m) => header(m.data, "Subject")?.replace(/#\w+/, "#")).sort(), ["Order # confirmed", "Welcome to Test Shop"]);
   });
 
+  it("refuses to start with retention or interval settings that contradict each other", async () => {
+    await assert.rejects(
+      startNotification({ databaseUrl: tdb.url, users: users.address, bus: createMemoryEventBus({ logger: quiet }) }, { NOTIFICATION_INBOX_RETENTION: "400d", MAIL_POLL_INTERVAL: "0" }),
+      (err: Error) => /NOTIFICATION_INBOX_RETENTION must not be longer than NOTIFICATION_LOG_RETENTION/.test(err.message) && /MAIL_POLL_INTERVAL must be positive/.test(err.message),
+    );
+  });
+
   it("retention deletes finished log entries past the limit, never a queued mail", async () => {
     const id = randomUUID();
     const store = createNotificationStore(db);

@@ -2,7 +2,9 @@
 // schedule, MIME encoding, SMTP reply parsing and dot-stuffing, page tokens, and the live fan-out.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { ConfigError, loadConfig } from "../../../platform/config.js";
 import { Code, ShopError } from "../../../platform/errors.js";
+import { notificationConfig } from "../config.js";
 import { createLiveUpdates, type LiveItem, type OrderUpdate } from "../live-updates.js";
 import { buildMessage, encodeHeaderText, parseMailbox, quotedPrintable } from "../mime.js";
 import { formatMoney } from "../money.js";
@@ -19,6 +21,19 @@ const shop = { shopName: "Test Shop", name: "Ada" };
 const ORDER = "1a2b3c4d-0000-4000-8000-000000000001";
 
 describe("notification rules (in memory)", () => {
+  describe("configuration", () => {
+    it("names a malformed MAIL_FROM or SMTP_URL, and accepts the defaults", () => {
+      assert.throws(
+        () => loadConfig(notificationConfig, { MAIL_FROM: "nobody", SMTP_URL: "http://mail.example" }),
+        (err: ConfigError) => err.problems.some((p) => p.startsWith("MAIL_FROM is malformed")) && err.problems.some((p) => p.startsWith("SMTP_URL is malformed")),
+      );
+      const config = loadConfig(notificationConfig, { NOTIFICATION_LOG_RETENTION: "90d" });
+      assert.equal(config.SMTP_URL, undefined);
+      assert.equal(config.NOTIFICATION_LOG_RETENTION, 90 * 24 * 3_600_000);
+      assert.equal(config.LIVE_HEARTBEAT_INTERVAL, 30_000);
+    });
+  });
+
   describe("money", () => {
     it("formats minor units exactly, per the currency's digits", () => {
       assert.equal(formatMoney(usd(1999n)), "$19.99");
