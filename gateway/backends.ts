@@ -5,6 +5,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { CartService } from "../gen/shop/cart/v1/cart_pb.js";
 import { CatalogService } from "../gen/shop/catalog/v1/catalog_pb.js";
 import { InventoryService } from "../gen/shop/inventory/v1/inventory_pb.js";
+import { PaymentService } from "../gen/shop/payment/v1/payment_pb.js";
 import { PromotionService } from "../gen/shop/promotion/v1/promotion_pb.js";
 import { ShippingService } from "../gen/shop/shipping/v1/shipping_pb.js";
 import { UsersService } from "../gen/shop/users/v1/users_pb.js";
@@ -35,8 +36,9 @@ export const backends: readonly BackendSpec[] = [
   { name: "cart", service: CartService, defaultPort: 50053 },
   { name: "inventory", service: InventoryService, defaultPort: 50054 },
   { name: "promotion", service: PromotionService, defaultPort: 50055 },
+  { name: "payment", service: PaymentService, defaultPort: 50057 },
   { name: "shipping", service: ShippingService, defaultPort: 50058, publicReads: ["QuoteShipping"] },
-  // As their services land: order 50056, payment 50057, notification 50059, reviews 50060.
+  // As their services land: order 50056, notification 50059, reviews 50060.
 ];
 
 /** A platform client seen through the descriptor: one function per method, by localName. */

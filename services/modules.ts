@@ -5,8 +5,9 @@ import type { ServiceModule } from "../platform/service.js";
 import { cartModule } from "./cart/module.js";
 import { catalogModule } from "./catalog/module.js";
 import { inventoryModule } from "./inventory/module.js";
+import { paymentModule } from "./payment/module.js";
 import { promotionModule } from "./promotion/module.js";
 import { shippingModule } from "./shipping/module.js";
 import { usersModule } from "./users/module.js";
 
-export const serviceModules: readonly ServiceModule[] = [usersModule, catalogModule, inventoryModule, cartModule, promotionModule, shippingModule];
+export const serviceModules: readonly ServiceModule[] = [usersModule, catalogModule, inventoryModule, cartModule, promotionModule, paymentModule, shippingModule];

@@ -1,4 +1,5 @@
-// The cart service as the platform runs it: configuration, peers, wiring and the cleanup job.
+// The cart service as the platform runs it: configuration, peers, wiring, the cleanup job and
+// the OrderPlaced consumer that empties the buyer's cart.
 // Callers' tokens are verified by the platform against the users service's JWKS (USERS_ADDR).
 import { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.js";
 import { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.js";
@@ -10,6 +11,7 @@ import { createCarts } from "./carts.js";
 import { createGrpcCatalog, type Catalog } from "./catalog.js";
 import { startCleanup } from "./cleanup.js";
 import { cartConfig } from "./config.js";
+import { subscribeToOrderPlaced } from "./order-events.js";
 import { CartService, createCartService } from "./service.js";
 import { createCartStore } from "./store.js";
 
@@ -29,7 +31,7 @@ export function createCartModule(opts: CartModuleOptions = {}): ServiceModule<ty
     defaultPort: 50053,
     config: cartConfig,
     migrations: sourcePath("services", "cart", "migrations"),
-    setup({ config, db, log, server, onStop }) {
+    async setup({ name, config, db, bus, log, server, onStop }) {
       let catalog = opts.catalog;
       if (!catalog) {
         const client = createClient(CatalogService, { name: "catalog", address: config.CATALOG_ADDR, timeoutMs: config.CATALOG_TIMEOUT });
@@ -53,6 +55,7 @@ export function createCartModule(opts: CartModuleOptions = {}): ServiceModule<ty
         ttl: { guestMs: config.CART_GUEST_TTL, userMs: config.CART_USER_TTL },
       });
       server.add(CartService, createCartService(carts));
+      await subscribeToOrderPlaced({ bus, db, queue: `${config.AMQP_EXCHANGE}.${name}.orders` });
       const cleanup = startCleanup({ store, clock, intervalMs: config.CART_CLEANUP_INTERVAL, batch: config.CART_CLEANUP_BATCH, log });
       onStop(() => cleanup.stop());
     },

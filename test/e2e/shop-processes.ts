@@ -25,6 +25,12 @@ export interface ShopProcesses {
   readonly exchange: string;
   /** Everything the processes printed, for failure messages. */
   output(name?: string): string;
+  /** The process of one service (or "gateway"), e.g. to SIGKILL it. */
+  process(name: string): ChildProcess;
+  /** Starts a service again after it stopped or was killed, with extra env; resolves once it serves. */
+  restart(name: string, extraEnv?: NodeJS.ProcessEnv): Promise<void>;
+  /** Closes every broker connection of this shop's vhost, as a broker restart or network cut would. */
+  cutBrokerConnections(): Promise<void>;
   /** POSTs a Connect JSON request; resolves status, parsed body and headers whatever the status. */
   api(method: string, body?: unknown, opts?: ApiOptions): Promise<ApiResponse>;
   stop(): Promise<void>;
@@ -74,7 +80,11 @@ async function stopChild(c: Child): Promise<void> {
   clearTimeout(timer);
 }
 
-export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}): Promise<ShopProcesses> {
+/**
+ * `extraEnv` goes to every process; `perService` to one service's process only (e.g. a crash
+ * hook for the order service).
+ */
+export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}, perService: Record<string, NodeJS.ProcessEnv> = {}): Promise<ShopProcesses> {
   const db = await createTestDatabase("e2e");
   const exchange = uniqueName("e2e");
   const broker = await createVhost(exchange);
@@ -104,10 +114,11 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}): Prom
     await db.drop();
   };
   try {
-    for (const mod of serviceModules) {
-      const port = addresses[addressSetting(mod.name)]!.split(":")[1]!;
-      children.push(spawnNode(mod.name, join(dist, "services", mod.name, "main.js"), { ...env, GRPC_PORT: port }));
-    }
+    const startOne = (name: string, extra: NodeJS.ProcessEnv = {}): Child => {
+      const port = addresses[addressSetting(name)]!.split(":")[1]!;
+      return spawnNode(name, join(dist, "services", name, "main.js"), { ...env, GRPC_PORT: port, ...(perService[name] ?? {}), ...extra });
+    };
+    for (const mod of serviceModules) children.push(startOne(mod.name));
     children.push(spawnNode("gateway", join(dist, "gateway", "main.js"), { ...env, GATEWAY_HOST: "127.0.0.1", GATEWAY_PORT: String(gatewayPort) }));
     const url = `http://127.0.0.1:${gatewayPort}`;
     const output = (name?: string) => children.filter((c) => !name || c.name === name).map((c) => `--- ${c.name}\n${c.out}`).join("\n");
@@ -128,6 +139,20 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}): Prom
       db,
       exchange,
       output,
+      process: (name) => children.find((c) => c.name === name)!.child,
+      async restart(name, extra = {}) {
+        const i = children.findIndex((c) => c.name === name);
+        const old = children[i]!;
+        if (old.child.exitCode === null && old.child.signalCode === null) await stopChild(old);
+        const fresh = startOne(name, extra);
+        fresh.out = old.out + `\n--- restarted\n`;
+        children[i] = fresh;
+        await waitFor(`${name} serving again`, async () => {
+          if (fresh.child.exitCode !== null) throw new Error(`${name} exited ${fresh.child.exitCode}: ${fresh.out.slice(-2000)}`);
+          return (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200 || undefined;
+        }, { timeoutMs: 30_000, intervalMs: 100 });
+      },
+      cutBrokerConnections: () => broker.cut(),
       api: (method, body, opts) => callApi(url, method, body, opts),
       stop,
     };
@@ -154,16 +179,27 @@ export async function callApi(url: string, method: string, body: unknown = {}, o
 const run = promisify(execFile);
 
 /** A RabbitMQ vhost for one run, or the default vhost when rabbitmqctl is not at hand. */
-async function createVhost(name: string): Promise<{ url: string; drop(): Promise<void> }> {
+interface TestBroker {
+  readonly url: string;
+  drop(): Promise<void>;
+  cut(): Promise<void>;
+}
+
+async function createVhost(name: string): Promise<TestBroker> {
   try {
     await run("rabbitmqctl", ["add_vhost", name]);
     await run("rabbitmqctl", ["set_permissions", "-p", name, "guest", ".*", ".*", ".*"]);
   } catch {
-    return { url: AMQP_URL, drop: () => deleteExchanges(name) };
+    const unsupported = () => Promise.reject(new Error("cutting connections needs rabbitmqctl"));
+    return { url: AMQP_URL, drop: () => deleteExchanges(name), cut: unsupported };
   }
   const url = new URL(AMQP_URL);
   url.pathname = `/${encodeURIComponent(name)}`;
-  return { url: url.toString(), drop: async () => void (await run("rabbitmqctl", ["delete_vhost", name])) };
+  return {
+    url: url.toString(),
+    drop: async () => void (await run("rabbitmqctl", ["delete_vhost", name])),
+    cut: async () => void (await run("rabbitmqctl", ["close_all_connections", "-p", name, "test: connection cut"])),
+  };
 }
 
 async function deleteExchanges(exchange: string): Promise<void> {

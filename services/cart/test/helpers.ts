@@ -15,7 +15,7 @@ import { createDb, type Db } from "../../../platform/db/db.js";
 import { Code, ShopError } from "../../../platform/errors.js";
 import { createClient, createGrpcServer, type CallOptions, type GrpcServer, type ServiceClient } from "../../../platform/grpc/index.js";
 import { createLogger } from "../../../platform/logger.js";
-import { startService, type RunningService } from "../../../platform/service.js";
+import { startService, type RunningService, type SharedParts } from "../../../platform/service.js";
 import { createCartModule } from "../module.js";
 
 export type CartClient = ServiceClient<typeof CartService>;
@@ -168,7 +168,7 @@ export interface CartPeers {
 }
 
 /** The cart service on a real port; several may share one database. */
-export async function startCart(peers: CartPeers, env: Record<string, string> = {}, clock?: TestClock): Promise<RunningCart> {
+export async function startCart(peers: CartPeers, env: Record<string, string> = {}, clock?: TestClock, shared: SharedParts = {}): Promise<RunningCart> {
   const service = await startService(createCartModule(clock ? { clock: clock.now } : {}), {
     DATABASE_URL: peers.databaseUrl,
     GRPC_HOST: "127.0.0.1",
@@ -180,7 +180,7 @@ export async function startCart(peers: CartPeers, env: Record<string, string> = 
     AUTH_ISSUER: AUTH.issuer,
     AUTH_AUDIENCE: AUTH.audience,
     ...env,
-  });
+  }, shared);
   const client = createClient(CartService, { name: "cart", address: `127.0.0.1:${service.port}` });
   return {
     client,
