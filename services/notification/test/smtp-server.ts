@@ -22,6 +22,8 @@ export interface SmtpServerOptions {
   readonly authMechanism?: "PLAIN" | "LOGIN";
   /** Offer STARTTLS with this certificate. */
   readonly tls?: { readonly cert: string; readonly key: string };
+  /** Answer EHLO with 502, as a server that predates ESMTP does. */
+  readonly noEhlo?: boolean;
   /** RCPT TO for these addresses is refused with this reply. */
   readonly refuse?: ReadonlyMap<string, string>;
 }
@@ -93,6 +95,7 @@ export async function startSmtpServer(opts: SmtpServerOptions = {}): Promise<Tes
       commands.push(verb === "AUTH" ? line.split(" ").slice(0, 2).join(" ") + " ***" : line);
       switch (verb) {
         case "EHLO": {
+          if (opts.noEhlo) return void reply("502 5.5.1 EHLO not supported");
           const mechanisms = opts.authMechanism ?? "PLAIN LOGIN";
           reply(
             "250 smtp.test greets you",

@@ -75,6 +75,13 @@ describe("SMTP client (local SMTP server on 127.0.0.1)", () => {
     assert.equal(server.commands.at(-1), "QUIT");
   });
 
+  it("falls back to HELO when the server refuses EHLO", async () => {
+    server = await startSmtpServer({ noEhlo: true });
+    await sendOne(server.url, "old school");
+    assert.deepEqual(server.commands.slice(0, 2), ["EHLO client.test", "HELO client.test"]);
+    assert.equal(server.mails.length, 1);
+  });
+
   it("sends several mails over one session", async () => {
     server = await startSmtpServer();
     const session = await smtp(server.url).open();
