@@ -127,6 +127,29 @@ describe("order service: crash recovery (its own process killed at each saga ste
     });
   }
 
+  it("resumes a checkout whose process got a real SIGKILL while retrying a step", async () => {
+    const sku = stockedSku(peers, 2000n, 10);
+    const code = `RK${randomUUID().slice(0, 8)}`.toUpperCase();
+    const promotionId = peers.promotion.add({ code, percentBps: 1000 });
+    const shopper = await newShopper(peers);
+    fillCart(peers, shopper, { [sku]: 2 });
+    const proc = await spawnOrder(orderEnv(tdb.url, peers, { ORDER_SAGA_LEASE: "1s" }));
+    try {
+      peers.payment.failNext("authorizePayment", Infinity);
+      const pending = (await proc.client.placeOrder(placeRequest({ couponCodes: [code] }), { ...shopper.call, timeoutMs: 1000 })).order!;
+      assert.equal(pending.status, OrderStatus.PENDING);
+      await waitFor("authorize retried", async () => ((await sagaSteps(db, pending.id))["authorize_payment"]?.attempts ?? 0) >= 2 || undefined);
+      proc.kill();
+      assert.equal(await proc.exited, "SIGKILL");
+    } finally {
+      proc.kill();
+      proc.client.close();
+      peers.payment.heal();
+    }
+    const c = { shopper, sku, promotionId };
+    assertConfirmedOnce(await recover(c), c);
+  });
+
   it("compensates a checkout killed before capture once it is past its deadline: voided, released, coupon back", async () => {
     const c = await crashAt("redeem_promotions", { ORDER_SAGA_DEADLINE: "1s" });
     // The new instance only finds the lease expired after 1 s, by which time the deadline passed too.
