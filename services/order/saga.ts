@@ -183,30 +183,54 @@ export function createSagaRunner(opts: SagaOptions): SagaRunner {
     log.info("saga finished", { order_id: o.id, saga: o.saga.kind, phase: o.saga.phase });
   }
 
-  /** One move of the saga; false once it is finished (or no longer ours). */
-  async function advance(orderId: string): Promise<boolean> {
-    const o = await store.get(orderId);
-    if (!o || o.saga.done) return false;
+  /**
+   * What the driver knows of its saga. Loaded once per drive and then kept in step with every
+   * write it makes: all saga writes are fenced by the lease, so while the lease holds nobody
+   * else changes these rows. After any error it is read again from the database.
+   */
+  interface Driving {
+    readonly order: StoredOrder;
+    readonly history: ReadonlyMap<string, StepRecord>;
+  }
+
+  async function load(orderId: string): Promise<Driving | undefined> {
+    const order = await store.get(orderId);
+    if (!order || order.saga.done) return undefined;
+    return { order, history: await store.steps(orderId) };
+  }
+
+  const withStep = (h: ReadonlyMap<string, StepRecord>, step: StepName, record: StepRecord) => new Map(h).set(step, record);
+
+  async function compensate(d: Driving, step: StepName, code: Code, reason: string, attempts: number): Promise<Driving> {
+    await store.startCompensation(d.order.id, owner, step, code, reason, clock());
+    const o = d.order;
+    return {
+      order: { ...o, reason, saga: { ...o.saga, phase: "compensate", next: 0, failedStep: step, failureCode: code } },
+      history: withStep(d.history, step, { status: "failed", attempts }),
+    };
+  }
+
+  /** One move of the saga; undefined once it is finished. */
+  async function advance(d: Driving): Promise<Driving | undefined> {
+    const o = d.order;
     const plan = plans[o.saga.kind];
     const steps = o.saga.phase === "forward" ? plan.forward : plan.compensate;
     const step = steps[o.saga.next];
     if (!step) {
       await finish(o);
-      return false;
+      return undefined;
     }
-    const history = await store.steps(o.id);
     const forwardCheckout = o.saga.kind === "checkout" && o.saga.phase === "forward";
-    const pastNoReturn = history.get(POINT_OF_NO_RETURN)?.status === "done";
+    const pastNoReturn = d.history.get(POINT_OF_NO_RETURN)?.status === "done";
     if (forwardCheckout && !pastNoReturn && clock() > o.saga.deadline) {
-      const reason = `checkout timed out at ${step.replace("_", " ")}`;
       log.warn("saga past its deadline: compensating", { order_id: o.id, step });
-      await store.startCompensation(o.id, owner, step, Code.DEADLINE_EXCEEDED, reason, clock());
-      return true;
+      return compensate(d, step, Code.DEADLINE_EXCEEDED, `checkout timed out at ${step.replace("_", " ")}`, d.history.get(step)?.attempts ?? 0);
     }
     const attempt = await store.stepStarted(o.id, owner, step, leaseMs, clock());
+    const started = withStep(d.history, step, { status: "started", attempts: attempt });
     let outcome: Outcome;
     try {
-      outcome = await runStep(step, o, history);
+      outcome = await runStep(step, o, d.history);
     } catch (err) {
       if (err instanceof LeaseLost) throw err;
       if (!isDefinitive(err)) {
@@ -214,36 +238,48 @@ export function createSagaRunner(opts: SagaOptions): SagaRunner {
         log.warn("saga step will be retried", { order_id: o.id, step, attempt, error: message });
         await store.stepRetrying(o.id, owner, step, message.slice(0, 500), leaseMs, clock());
         await sleep(backoffMs(attempt, opts.retry));
-        return true;
+        return { order: o, history: started };
       }
       outcome = failed(err.code, err.message);
     }
     crash(`${step}:called` as CrashPoint);
+    let next: Driving;
     if (outcome.ok) {
-      await store.stepDone(o.id, owner, step, outcome.patch ?? {}, clock());
+      const patch = outcome.patch ?? {};
+      await store.stepDone(o.id, owner, step, patch, clock());
+      next = {
+        order: { ...o, paymentId: patch.paymentId ?? o.paymentId, refundedMinor: patch.refundedMinor ?? o.refundedMinor, saga: { ...o.saga, next: o.saga.next + 1 } },
+        history: withStep(d.history, step, { status: "done", attempts: attempt }),
+      };
     } else if (o.saga.phase === "forward" && plan.compensate.length > 0) {
       log.info("saga step failed: compensating", { order_id: o.id, step, reason: outcome.reason });
-      await store.startCompensation(o.id, owner, step, outcome.code, outcome.reason, clock());
+      next = await compensate({ order: o, history: started }, step, outcome.code, outcome.reason, attempt);
     } else {
       // Undoing cannot be undone: record why and go on, an operator sees it in saga_steps.
       log.error("compensation step refused; passing over it", { order_id: o.id, step, reason: outcome.reason });
       await store.stepDone(o.id, owner, step, {}, clock(), outcome.reason.slice(0, 500));
+      next = { order: { ...o, saga: { ...o.saga, next: o.saga.next + 1 } }, history: withStep(d.history, step, { status: "failed", attempts: attempt }) };
     }
     crash(step);
-    return true;
+    return next;
   }
 
   async function run(orderId: string): Promise<void> {
     if (!(await store.claim(orderId, owner, leaseMs))) return;
+    let state: Driving | undefined | "reload" = "reload";
     try {
       while (!stopping.signal.aborted) {
         try {
-          if (!(await advance(orderId))) return;
+          if (state === "reload") state = await load(orderId);
+          if (!state) return;
+          state = await advance(state);
+          if (!state) return;
         } catch (err) {
           if (err instanceof LeaseLost) throw err;
-          // The database itself failed us (a restart, a dropped connection): wait and go on.
+          // The database itself failed us (a restart, a dropped connection): wait, re-read, go on.
           log.error("saga step could not be persisted; retrying", { order_id: orderId, err });
           await sleep(opts.retry.maxMs);
+          state = "reload";
         }
       }
       await store.releaseLease(orderId, owner).catch(() => undefined);
