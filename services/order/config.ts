@@ -4,7 +4,7 @@ import { duration, int, optional, oneOf, str, type Setting } from "../../platfor
 import { parseTaxRates } from "./pricing.js";
 import { CRASH_POINTS } from "./saga-plan.js";
 
-function taxTable(opts: { doc: string; default: string }): Setting<ReadonlyMap<string, number>> {
+function taxTable(opts: { doc: string; default: string }): Setting<Readonly<Record<string, number>>> {
   return { doc: opts.doc, parse: parseTaxRates, fallback: () => parseTaxRates(opts.default) };
 }
 

@@ -76,23 +76,24 @@ export interface PricedOrder {
 
 /** Tax in basis points (1900 = 19%) per destination country, and for any other country. */
 export interface TaxRates {
-  readonly byCountry: ReadonlyMap<string, number>;
+  /** A plain object, so the configuration prints as what it is at start-up. */
+  readonly byCountry: Readonly<Record<string, number>>;
   readonly defaultBps: number;
 }
 
 export function taxRateBps(rates: TaxRates, countryCode: string): number {
-  return rates.byCountry.get(countryCode) ?? rates.defaultBps;
+  return Object.hasOwn(rates.byCountry, countryCode) ? (rates.byCountry[countryCode] ?? rates.defaultBps) : rates.defaultBps;
 }
 
 /** `US:0,DE:1900,GB:2000` (basis points) into a table; throws naming the bad entry. */
-export function parseTaxRates(raw: string): ReadonlyMap<string, number> {
-  const out = new Map<string, number>();
+export function parseTaxRates(raw: string): Readonly<Record<string, number>> {
+  const out: Record<string, number> = {};
   for (const entry of raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0)) {
     const m = /^([A-Z]{2}):(\d{1,5})$/.exec(entry);
     if (!m || Number(m[2]) > 10_000) throw new Error(`expected COUNTRY:BASIS_POINTS entries (0..10000), e.g. DE:1900; got "${entry}"`);
-    out.set(m[1]!, Number(m[2]));
+    out[m[1]!] = Number(m[2]);
   }
-  return out;
+  return Object.freeze(out);
 }
 
 const violationError = (message: string, violations: FieldViolation[]) => new ShopError(Code.FAILED_PRECONDITION, message, violations);

@@ -10,9 +10,11 @@
 // long as its deadline allows, while the saga carries on with its own per-call timeouts. Only
 // the replica holding the order's lease drives it; recovery.ts takes over expired leases.
 import { AsyncResource } from "node:async_hooks";
+import { ROOT_CONTEXT, type SpanContext } from "@opentelemetry/api";
 import { OrderCancelledSchema, OrderFailedSchema, OrderPlacedSchema, OrderRefundedSchema } from "../../gen/shop/order/v1/events_pb.js";
 import { Code, ShopError } from "../../platform/errors.js";
 import type { Logger } from "../../platform/logger.js";
+import { SpanKind, context, getTracer, inSpan, trace } from "../../platform/telemetry.js";
 import type { Inventory } from "./inventory.js";
 import type { StoredOrder } from "./order-model.js";
 import { toProtoOrder } from "./order-proto.js";
@@ -76,6 +78,21 @@ export const refundKey = (orderId: string) => `${orderId}:refund`;
 export function backoffMs(attempt: number, retry: SagaOptions["retry"]): number {
   const exp = Math.min(retry.maxMs, retry.initialMs * 2 ** Math.min(20, Math.max(0, attempt - 1)));
   return Math.round(exp / 2 + Math.random() * (exp / 2));
+}
+
+const tracer = getTracer("shop.order.saga");
+
+/**
+ * The saga as a trace of its own (it may outlive the request by minutes), linked to the span
+ * of the call that started it; each step is a child span with the peer calls under it.
+ */
+async function traced(orderId: string, link: SpanContext | undefined, fn: () => Promise<void>): Promise<void> {
+  const span = tracer.startSpan("order saga", { kind: SpanKind.INTERNAL, attributes: { "order.id": orderId }, links: link ? [{ context: link }] : [] }, ROOT_CONTEXT);
+  try {
+    await context.with(trace.setSpan(ROOT_CONTEXT, span), fn);
+  } finally {
+    span.end();
+  }
 }
 
 export function createSagaRunner(opts: SagaOptions): SagaRunner {
@@ -230,7 +247,9 @@ export function createSagaRunner(opts: SagaOptions): SagaRunner {
     const started = withStep(d.history, step, { status: "started", attempts: attempt });
     let outcome: Outcome;
     try {
-      outcome = await runStep(step, o, d.history);
+      outcome = await inSpan(tracer, `saga ${step}`, { attributes: { "order.id": o.id, "saga.kind": o.saga.kind, "saga.attempt": attempt } }, () =>
+        runStep(step, o, d.history),
+      );
     } catch (err) {
       if (err instanceof LeaseLost) throw err;
       if (!isDefinitive(err)) {
@@ -293,7 +312,8 @@ export function createSagaRunner(opts: SagaOptions): SagaRunner {
     drive(orderId) {
       let driver = drivers.get(orderId);
       if (!driver) {
-        driver = detached(() => run(orderId)).finally(() => drivers.delete(orderId));
+        const link = trace.getSpanContext(context.active());
+        driver = detached(() => traced(orderId, link, () => run(orderId))).finally(() => drivers.delete(orderId));
         drivers.set(orderId, driver);
       }
       return driver;
