@@ -23,15 +23,16 @@ COPY platform ./platform
 COPY services ./services
 COPY gateway ./gateway
 COPY scripts ./scripts
+COPY test ./test
 RUN npx tsc -b \
  && npm prune --omit=dev \
  # What the processes read at run time besides compiled code: SQL migrations and other assets
- # found next to the sources (platform/paths.ts sourcePath), never tests.
+ # found next to the sources (platform/paths.ts sourcePath), never tests or benchmarks.
  && mkdir -p /out \
  && cp package.json /out/ \
  && cp -r node_modules /out/ \
- && find dist -path '*/test' -prune -o -type f \( -name '*.js' -o -name '*.js.map' \) -print0 | xargs -0 cp --parents -t /out \
- && find platform services gateway -path '*/test' -prune -o -type f ! -name '*.ts' -print0 | xargs -0 cp --parents -t /out
+ && find dist \( -path '*/test' -o -path '*/bench' \) -prune -o -type f \( -name '*.js' -o -name '*.js.map' \) -print0 | xargs -0 cp --parents -t /out \
+ && find platform services gateway \( -path '*/test' -o -path '*/bench' \) -prune -o -type f ! -name '*.ts' -print0 | xargs -0 cp --parents -t /out
 
 # --- runtime ---------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime

@@ -339,7 +339,7 @@ describe("Helm chart charts/shop", () => {
       assert.deepEqual(withSource.flatMap((r) => r.from.flatMap((f: any) => f.source.principals)), ["cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"]);
       for (const r of rules.filter((x) => !x.from)) {
         assert.deepEqual(r.to[0].operation.methods, ["GET"]);
-        assert.deepEqual([...r.to[0].operation.paths].sort(), ["/.well-known/jwks.json", "/healthz", "/readyz"]);
+        assert.deepEqual([...r.to[0].operation.paths].sort(), ["/.well-known/jwks.json", "/healthz", "/readyz", "/shop.users.v1.UsersService/GetJwks"]);
       }
     });
 
