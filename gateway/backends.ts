@@ -5,6 +5,8 @@ import type { DescService } from "@bufbuild/protobuf";
 import { CartService } from "../gen/shop/cart/v1/cart_pb.js";
 import { CatalogService } from "../gen/shop/catalog/v1/catalog_pb.js";
 import { InventoryService } from "../gen/shop/inventory/v1/inventory_pb.js";
+import { NotificationService } from "../gen/shop/notification/v1/notification_pb.js";
+import { OrderService } from "../gen/shop/order/v1/order_pb.js";
 import { PaymentService } from "../gen/shop/payment/v1/payment_pb.js";
 import { PromotionService } from "../gen/shop/promotion/v1/promotion_pb.js";
 import { ShippingService } from "../gen/shop/shipping/v1/shipping_pb.js";
@@ -36,9 +38,11 @@ export const backends: readonly BackendSpec[] = [
   { name: "cart", service: CartService, defaultPort: 50053 },
   { name: "inventory", service: InventoryService, defaultPort: 50054 },
   { name: "promotion", service: PromotionService, defaultPort: 50055 },
+  { name: "order", service: OrderService, defaultPort: 50056 },
   { name: "payment", service: PaymentService, defaultPort: 50057 },
   { name: "shipping", service: ShippingService, defaultPort: 50058, publicReads: ["QuoteShipping"] },
-  // As their services land: order 50056, notification 50059, reviews 50060.
+  { name: "notification", service: NotificationService, defaultPort: 50059 },
+  // As it lands: reviews 50060.
 ];
 
 /** A platform client seen through the descriptor: one function per method, by localName. */

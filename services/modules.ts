@@ -5,9 +5,11 @@ import type { ServiceModule } from "../platform/service.js";
 import { cartModule } from "./cart/module.js";
 import { catalogModule } from "./catalog/module.js";
 import { inventoryModule } from "./inventory/module.js";
+import { notificationModule } from "./notification/module.js";
+import { orderModule } from "./order/module.js";
 import { paymentModule } from "./payment/module.js";
 import { promotionModule } from "./promotion/module.js";
 import { shippingModule } from "./shipping/module.js";
 import { usersModule } from "./users/module.js";
 
-export const serviceModules: readonly ServiceModule[] = [usersModule, catalogModule, inventoryModule, cartModule, promotionModule, paymentModule, shippingModule];
+export const serviceModules: readonly ServiceModule[] = [usersModule, catalogModule, inventoryModule, cartModule, promotionModule, paymentModule, shippingModule, orderModule, notificationModule];

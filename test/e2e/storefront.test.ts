@@ -2,39 +2,8 @@
 // PostgreSQL and RabbitMQ, driven through the JSON API as a client would.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import pg from "pg";
-import { SignJWT, importJWK, type JWK } from "jose";
 import { ADMIN_EMAIL, startShopProcesses, type ShopProcesses } from "./shop-processes.js";
-
-const PASSWORD = "correct horse battery staple";
-const USERS = "shop.users.v1.UsersService";
-const CATALOG = "shop.catalog.v1.CatalogService";
-const CART = "shop.cart.v1.CartService";
-
-interface Account {
-  readonly email: string;
-  readonly userId: string;
-  readonly accessToken: string;
-  readonly refreshToken: string;
-}
-
-async function register(shop: ShopProcesses, email = `${randomUUID()}@shop.test`): Promise<Account> {
-  const res = await shop.api(`${USERS}/Register`, { email, password: PASSWORD, displayName: "Shopper" });
-  assert.equal(res.status, 200, JSON.stringify(res.body));
-  const user = res.body["user"] as { id: string };
-  const tokens = res.body["tokens"] as { accessToken: string; refreshToken: string };
-  return { email, userId: user.id, accessToken: tokens.accessToken, refreshToken: tokens.refreshToken };
-}
-
-function productInput(name: string, sku: string, priceMinor: number) {
-  return {
-    slug: `${name.toLowerCase().replace(/[^a-z0-9]+/g, "-")}-${sku.toLowerCase()}`,
-    name,
-    description: `${name}, made to last.`,
-    status: "PRODUCT_STATUS_ACTIVE",
-    skus: [{ code: sku, name: `${name} / one size`, price: { amountMinor: String(priceMinor), currencyCode: "EUR" }, weightGrams: 300, active: true }],
-  };
-}
+import { CART, CATALOG, PASSWORD, USERS, craftToken, productInput, register, signingKeyOf, type Account, type SigningKey } from "./shoppers.js";
 
 describe("storefront end to end (every service its own process, real PostgreSQL and RabbitMQ)", function () {
   this.timeout(60_000);
@@ -127,35 +96,15 @@ describe("storefront end to end (every service its own process, real PostgreSQL 
   });
 
   describe("security at the edge and behind it", () => {
-    let signingKey: { kid: string; jwk: JWK };
+    let signingKey: SigningKey;
 
     before(async () => {
       // The users service's real private key, read from its own schema: lets the test craft
       // tokens that are validly signed but wrong in one claim, which no outsider could.
-      const client = new pg.Client({ connectionString: shop.db.url });
-      await client.connect();
-      try {
-        const { rows } = await client.query<{ kid: string; private_jwk: JWK }>(
-          "SELECT kid, private_jwk FROM users.signing_keys WHERE retired_at IS NULL ORDER BY activated_at DESC LIMIT 1",
-        );
-        signingKey = { kid: rows[0]!.kid, jwk: rows[0]!.private_jwk };
-      } finally {
-        await client.end();
-      }
+      signingKey = await signingKeyOf(shop);
     });
 
-    async function craft(claims: { aud?: string; iss?: string; exp?: number; sub?: string; roles?: string[] }): Promise<string> {
-      const key = await importJWK(signingKey.jwk, "ES256");
-      const now = Math.floor(Date.now() / 1000);
-      return new SignJWT({ roles: claims.roles ?? ["customer"] })
-        .setProtectedHeader({ alg: "ES256", kid: signingKey.kid, typ: "at+jwt" })
-        .setIssuer(claims.iss ?? "shop-users")
-        .setAudience(claims.aud ?? "shop")
-        .setSubject(claims.sub ?? randomUUID())
-        .setIssuedAt(now - 60)
-        .setExpirationTime(claims.exp ?? now + 600)
-        .sign(key);
-    }
+    const craft = (claims: Parameters<typeof craftToken>[1]) => craftToken(signingKey, claims);
 
     const profile = (token: string) => shop.api(`${USERS}/GetProfile`, {}, { token });
 
