@@ -293,7 +293,7 @@ describe("checkout end to end (every service its own process, real PostgreSQL, R
     await waitFor("one shipment per order", async () => {
       const rows = await sql<{ order_id: string; n: string }>(shop, "SELECT order_id, count(*) AS n FROM shipping.shipments WHERE order_id = ANY($1::uuid[]) GROUP BY order_id", [ids]);
       return rows.length === 20 || undefined;
-    }, { timeoutMs: 60_000 });
+    }, { timeoutMs: 120_000, intervalMs: 250 });
     const shipments = await sql<{ n: string }>(shop, "SELECT count(*) AS n FROM shipping.shipments WHERE order_id = ANY($1::uuid[])", [ids]);
     assert.equal(Number(shipments[0]!.n), 20);
     await waitFor("every buyer's cart emptied", async () => {
