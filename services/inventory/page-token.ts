@@ -2,38 +2,5 @@
 // the last reservation returned, so the next page is "reservations after this key", stable
 // under inserts and cheap at any depth. Opaque to callers (base64url JSON); a token that does not
 // decode is INVALID_ARGUMENT.
-import { fieldError } from "../../platform/errors.js";
-
-export const DEFAULT_PAGE_SIZE = 50;
-
-/** Times come from the service's clock with millisecond precision, so an ISO string round-trips exactly. */
-export interface PageKey {
-  readonly time: Date;
-  readonly id: string;
-}
-
-export function pageSize(requested: number): number {
-  return requested > 0 ? requested : DEFAULT_PAGE_SIZE;
-}
-
-export function encodePageToken(key: PageKey): string {
-  return Buffer.from(JSON.stringify({ t: key.time.toISOString(), i: key.id })).toString("base64url");
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-export function decodePageToken(token: string): PageKey | undefined {
-  if (token === "") return undefined;
-  const invalid = () => fieldError("page_token", "not a page token from this list");
-  let raw: unknown;
-  try {
-    raw = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
-  } catch {
-    throw invalid();
-  }
-  if (typeof raw !== "object" || raw === null) throw invalid();
-  const { t, i } = raw as Record<string, unknown>;
-  const time = typeof t === "string" ? new Date(t) : undefined;
-  if (!time || Number.isNaN(time.getTime()) || typeof i !== "string" || !UUID.test(i)) throw invalid();
-  return { time, id: i };
-}
+// The codec is the platform's, shared by every (time, id)-sorted list.
+export { DEFAULT_PAGE_SIZE, decodePageToken, encodePageToken, pageSize, type PageKey } from "../../platform/page-token.js";
