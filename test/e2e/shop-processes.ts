@@ -6,7 +6,6 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
 import { once } from "node:events";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import amqp from "amqplib";
 import { addressSetting } from "../../gateway/config.js";
@@ -15,6 +14,9 @@ import { uniqueName } from "../../platform/testing/names.js";
 import { createTestDatabase, type TestDatabase } from "../../platform/testing/pg.js";
 import { waitFor } from "../../platform/testing/wait-for.js";
 import { serviceModules } from "../../services/modules.js";
+import { freePort } from "../../platform/testing/ports.js";
+
+export { freePort };
 
 export const AMQP_URL = process.env["TEST_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672";
 export const ADMIN_EMAIL = "admin@shop.test";
@@ -45,16 +47,6 @@ export interface ApiResponse {
   readonly status: number;
   readonly body: Record<string, unknown> & { code?: string; message?: string };
   readonly headers: Headers;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const port = (server.address() as { port: number }).port;
-  server.close();
-  await once(server, "close");
-  return port;
 }
 
 interface Child {

@@ -12,18 +12,11 @@ import { startService, type RunningService } from "../../../platform/service.js"
 import { createTestDatabase, type TestDatabase } from "../../../platform/testing/pg.js";
 import { createUsersModule } from "../module.js";
 
+export { as } from "../../../platform/testing/calls.js";
+import { testClock, type TestClock } from "../../../platform/testing/clock.js";
+export { testClock, type TestClock } from "../../../platform/testing/clock.js";
+
 export type UsersClient = ServiceClient<typeof UsersService>;
-
-/** Real time plus an offset the test moves forward. */
-export interface TestClock {
-  readonly now: () => Date;
-  advance(ms: number): void;
-}
-
-export function testClock(): TestClock {
-  let offset = 0;
-  return { now: () => new Date(Date.now() + offset), advance: (ms) => void (offset += ms) };
-}
 
 export interface RunningUsers {
   readonly client: UsersClient;
@@ -68,9 +61,6 @@ export async function startUsers(env: Record<string, string> = {}, clock = testC
     throw err;
   }
 }
-
-/** Call options carrying `token` as the caller's access token. */
-export const as = (token: string): CallOptions => ({ metadata: { authorization: `Bearer ${token}` } });
 
 /** Call options as a client behind the gateway at `ip`. */
 export const from = (ip: string, token?: string): CallOptions => ({ metadata: { "x-client-ip": ip, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
