@@ -18,6 +18,7 @@ import type { TestClock } from "../../../platform/testing/clock.js";
 export { testClock, type TestClock } from "../../../platform/testing/clock.js";
 export { deadAddress } from "../../../platform/testing/ports.js";
 export type { UsersDouble } from "../../../platform/testing/grpc-double.js";
+export { outboxMark, outboxRows } from "../../../platform/testing/outbox.js";
 
 export type CartClient = ServiceClient<typeof CartService>;
 type SkuDetailsInit = MessageInitShape<typeof SkuDetailsSchema>;
@@ -129,16 +130,4 @@ let counter = 0;
 /** A SKU code no other test uses, so tests sharing a catalog double never collide. */
 export function uniqueSku(prefix = "SKU"): string {
   return `${prefix}-${Date.now().toString(36)}-${counter++}`.toUpperCase();
-}
-
-/** Event types in the cart's outbox since `afterId`, oldest first. */
-export async function outboxEvents(db: Db, afterId = 0): Promise<{ id: number; type: string; payload: Uint8Array }[]> {
-  const { rows } = await db.query<{ id: number; type: string; payload: Buffer }>("SELECT id, type, payload FROM outbox WHERE id > $1 ORDER BY id", [afterId]);
-  return rows.map((r) => ({ id: Number(r.id), type: r.type, payload: new Uint8Array(r.payload) }));
-}
-
-/** The highest outbox id now, to look only at events a test causes. */
-export async function outboxMark(db: Db): Promise<number> {
-  const { rows } = await db.query<{ id: number | null }>("SELECT max(id) AS id FROM outbox");
-  return Number(rows[0]?.id ?? 0);
 }

@@ -3,7 +3,7 @@
 // customer callers go through the platform's real token verification), and builders for
 // products and SKUs.
 import { randomUUID } from "node:crypto";
-import { fromBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { type MessageInitShape } from "@bufbuild/protobuf";
 import { CatalogService, type CreateProductRequestSchema } from "../../../gen/shop/catalog/v1/catalog_pb.js";
 import { ProductStatus, type SkuSchema } from "../../../gen/shop/catalog/v1/product_pb.js";
 import amqp from "amqplib";
@@ -20,6 +20,7 @@ import { startUsersDouble as startUsersDoubleFor, type UsersDouble } from "../..
 import { as } from "../../../platform/testing/calls.js";
 export { as, rejectionOf } from "../../../platform/testing/calls.js";
 export type { UsersDouble } from "../../../platform/testing/grpc-double.js";
+export { outboxEvents } from "../../../platform/testing/outbox.js";
 
 export type CatalogClient = ServiceClient<typeof CatalogService>;
 
@@ -74,12 +75,6 @@ export async function startCatalog(env: Record<string, string> = {}, opts: { sha
     await tdb.drop();
     throw err;
   }
-}
-
-/** Events of type `schema` in the service's outbox, oldest first. */
-export async function outboxEvents<D extends DescMessage>(db: Db, schema: D): Promise<MessageShape<D>[]> {
-  const { rows } = await db.query<{ payload: Buffer }>("SELECT payload FROM outbox WHERE type = $1 ORDER BY id", [schema.typeName]);
-  return rows.map((r) => fromBinary(schema, r.payload));
 }
 
 let counter = 0;

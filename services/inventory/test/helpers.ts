@@ -3,7 +3,6 @@
 // serves a JWKS (so admins and customers go through the platform's real token verification),
 // and readers of what the service stored and enqueued.
 import { randomUUID } from "node:crypto";
-import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { InventoryService } from "../../../gen/shop/inventory/v1/inventory_pb.js";
 import { createDb, type Db } from "../../../platform/db/db.js";
 import { createClient, type CallOptions, type ServiceClient } from "../../../platform/grpc/index.js";
@@ -17,6 +16,7 @@ export { as, rejectionOf } from "../../../platform/testing/calls.js";
 import { testClock, type TestClock } from "../../../platform/testing/clock.js";
 export { testClock, type TestClock } from "../../../platform/testing/clock.js";
 export type { UsersDouble } from "../../../platform/testing/grpc-double.js";
+export { outboxEvents, outboxMark, outboxTypes } from "../../../platform/testing/outbox.js";
 
 export type InventoryClient = ServiceClient<typeof InventoryService>;
 
@@ -95,24 +95,6 @@ export async function stockedSku(inv: RunningInventory, units: number, lowStockT
   const sku = uniqueSku();
   await inv.client.adjustStock({ sku, delta: units, reason: "test delivery", ...(lowStockThreshold === undefined ? {} : { lowStockThreshold }) }, inv.admin);
   return sku;
-}
-
-/** The highest outbox id now, to look only at events a test causes. */
-export async function outboxMark(db: Db): Promise<number> {
-  const { rows } = await db.query<{ id: number | null }>("SELECT max(id) AS id FROM outbox");
-  return Number(rows[0]?.id ?? 0);
-}
-
-/** Events of type `schema` in the outbox since `afterId`, oldest first. */
-export async function outboxEvents<D extends DescMessage>(db: Db, schema: D, afterId = 0): Promise<MessageShape<D>[]> {
-  const { rows } = await db.query<{ payload: Buffer }>("SELECT payload FROM outbox WHERE type = $1 AND id > $2 ORDER BY id", [schema.typeName, afterId]);
-  return rows.map((r) => fromBinary(schema, r.payload));
-}
-
-/** Types of every event in the outbox since `afterId`, oldest first. */
-export async function outboxTypes(db: Db, afterId = 0): Promise<string[]> {
-  const { rows } = await db.query<{ type: string }>("SELECT type FROM outbox WHERE id > $1 ORDER BY id", [afterId]);
-  return rows.map((r) => r.type);
 }
 
 export const orderId = (): string => randomUUID();

@@ -13,7 +13,7 @@ import { createLogger } from "../../../platform/logger.js";
 import { uniqueName } from "../../../platform/testing/names.js";
 import { createTestDatabase, type TestDatabase } from "../../../platform/testing/pg.js";
 import { waitFor } from "../../../platform/testing/wait-for.js";
-import { fillCart, newShopper, orderDb, orderEnv, outboxOf, placeRequest, startOrder, startPeers, stockedSku, type Peers, type RunningOrder, type Shopper } from "./helpers.js";
+import { fillCart, newShopper, orderDb, orderEnv, outboxEvents, placeRequest, startOrder, startPeers, stockedSku, type Peers, type RunningOrder, type Shopper } from "./helpers.js";
 
 const amqpUrl = process.env["TEST_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672";
 
@@ -100,9 +100,9 @@ describe("order service: events over RabbitMQ (shipping in, OrderPlaced out)", (
     const o = await statusOf(shopper, id);
     assert.equal(o.shipmentId, shipmentId);
     assert.deepEqual(o.statusHistory.map((h) => h.status), [OrderStatus.PENDING, OrderStatus.CONFIRMED, OrderStatus.FULFILLING, OrderStatus.SHIPPED, OrderStatus.DELIVERED]);
-    const shippedEvents = (await outboxOf(db, OrderShippedSchema)).filter((e) => e.orderId === id);
+    const shippedEvents = (await outboxEvents(db, OrderShippedSchema)).filter((e) => e.orderId === id);
     assert.deepEqual(shippedEvents.map((e) => [e.carrier, e.trackingNumber, e.shipmentId]), [["sandbox", "SBX123", shipmentId]]);
-    const delivered = (await outboxOf(db, OrderDeliveredSchema)).filter((e) => e.orderId === id);
+    const delivered = (await outboxEvents(db, OrderDeliveredSchema)).filter((e) => e.orderId === id);
     assert.equal(delivered.length, 1);
     assert.equal(delivered[0]?.lines.length, 1);
   });

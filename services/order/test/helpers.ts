@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { connect } from "node:net";
 import { randomUUID } from "node:crypto";
-import { fromBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { type MessageInitShape } from "@bufbuild/protobuf";
 import { ShippingSpeed } from "../../../gen/shop/common/v1/shipping_speed_pb.js";
 import { OrderService, type PlaceOrderRequestSchema } from "../../../gen/shop/order/v1/order_pb.js";
 import { createDb, type Db } from "../../../platform/db/db.js";
@@ -35,6 +35,7 @@ import { as } from "../../../platform/testing/calls.js";
 export { as, rejectionOf } from "../../../platform/testing/calls.js";
 import { freePort } from "../../../platform/testing/ports.js";
 export { freePort } from "../../../platform/testing/ports.js";
+export { outboxEvents } from "../../../platform/testing/outbox.js";
 
 export type OrderClient = ServiceClient<typeof OrderService>;
 
@@ -212,12 +213,6 @@ export function placeRequest(overrides: Partial<PlaceInit> = {}): PlaceInit {
     paymentMethodToken: "tok_visa",
     ...overrides,
   } as PlaceInit;
-}
-
-/** Events of one type in the order outbox, decoded, oldest first. */
-export async function outboxOf<D extends DescMessage>(db: Db, schema: D): Promise<MessageShape<D>[]> {
-  const { rows } = await db.query<{ payload: Buffer }>("SELECT payload FROM outbox WHERE type = $1 ORDER BY id", [schema.typeName]);
-  return rows.map((r) => fromBinary(schema, new Uint8Array(r.payload)));
 }
 
 /** The saga's persisted steps of an order. */

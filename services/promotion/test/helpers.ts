@@ -14,6 +14,7 @@ export { as, rejectionOf } from "../../../platform/testing/calls.js";
 import type { TestClock } from "../../../platform/testing/clock.js";
 export { testClock, type TestClock } from "../../../platform/testing/clock.js";
 export type { UsersDouble } from "../../../platform/testing/grpc-double.js";
+export { outboxMark, outboxRows } from "../../../platform/testing/outbox.js";
 
 export type PromotionClient = ServiceClient<typeof PromotionService>;
 export type PromotionInit = MessageInitShape<typeof PromotionSchema>;
@@ -74,16 +75,4 @@ export const at = (d: Date) => timestampFromDate(d);
 export function promotionInit(skus: readonly string[], overrides: PromotionInit = {}): PromotionInit {
   const defaults: PromotionInit = { name: "Test promotion", kind: PromotionKind.PERCENTAGE, percentBps: 1000, appliesTo: { skus: [...skus], categoryIds: [] } };
   return { ...defaults, ...overrides } as PromotionInit;
-}
-
-/** Event types and payloads in the outbox since `afterId`, oldest first. */
-export async function outboxEvents(db: Db, afterId = 0): Promise<{ id: number; type: string; payload: Uint8Array }[]> {
-  const { rows } = await db.query<{ id: number; type: string; payload: Buffer }>("SELECT id, type, payload FROM outbox WHERE id > $1 ORDER BY id", [afterId]);
-  return rows.map((r) => ({ id: Number(r.id), type: r.type, payload: new Uint8Array(r.payload) }));
-}
-
-/** The highest outbox id now, to look only at events a test causes. */
-export async function outboxMark(db: Db): Promise<number> {
-  const { rows } = await db.query<{ id: number | null }>("SELECT max(id) AS id FROM outbox");
-  return Number(rows[0]?.id ?? 0);
 }

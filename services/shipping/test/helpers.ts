@@ -4,7 +4,7 @@
 // verification; a catalog serving SKU weights), order events built like the order service's,
 // and readers for what the service stored and enqueued.
 import { randomUUID } from "node:crypto";
-import { fromBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { type MessageInitShape } from "@bufbuild/protobuf";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { CatalogService } from "../../../gen/shop/catalog/v1/catalog_pb.js";
 import type { AddressSchema } from "../../../gen/shop/common/v1/address_pb.js";
@@ -23,6 +23,7 @@ export { as, rejectionOf } from "../../../platform/testing/calls.js";
 export { testClock, type TestClock } from "../../../platform/testing/clock.js";
 export { deadAddress } from "../../../platform/testing/ports.js";
 export type { UsersDouble } from "../../../platform/testing/grpc-double.js";
+export { outboxEvents } from "../../../platform/testing/outbox.js";
 
 export type ShippingClient = ServiceClient<typeof ShippingService>;
 
@@ -137,12 +138,6 @@ export function orderPlaced(opts: { userId?: string; lines?: readonly { sku: str
       },
     },
   };
-}
-
-/** The decoded events of type `schema` in the service's outbox, oldest first. */
-export async function outboxEvents<D extends DescMessage>(db: Db, schema: D): Promise<MessageShape<D>[]> {
-  const { rows } = await db.query<{ payload: Buffer }>("SELECT payload FROM outbox WHERE type = $1 ORDER BY id", [schema.typeName]);
-  return rows.map((r) => fromBinary(schema, new Uint8Array(r.payload)));
 }
 
 /** The finished consumer span that handled event `id` with `outcome` ("handled" or "duplicate"). */
