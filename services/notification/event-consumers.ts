@@ -24,7 +24,7 @@ import { PaymentRefundedSchema } from "../../gen/shop/payment/v1/events_pb.js";
 import { ShipmentDeliveredSchema, ShipmentShippedSchema } from "../../gen/shop/shipping/v1/events_pb.js";
 import { PasswordChangedSchema, UserRegisteredSchema } from "../../gen/shop/users/v1/events_pb.js";
 import type { Db, Queryable } from "../../platform/db/db.js";
-import { PoisonEventError, type EventSubscriber, type ReceivedEvent, type Subscription } from "../../platform/events/index.js";
+import { type EventSubscriber, PoisonEventError, queueName, type ReceivedEvent, type Subscription } from "../../platform/events/index.js";
 import { parseMailbox } from "./mime.js";
 import { fromProtoMoney } from "../../platform/money.js";
 import type { MailRequest, Notifications } from "./notifications.js";
@@ -48,7 +48,8 @@ export interface EventConsumersOptions {
   readonly bus: EventSubscriber;
   readonly db: Db;
   /** Queue names are `<prefix>.notification.mail` and `<prefix>.notification.live`. */
-  readonly queuePrefix: string;
+  /** The topic exchange: queue names start with it. */
+  readonly exchange: string;
   readonly notifications: Notifications;
   readonly shopName: string;
 }
@@ -148,7 +149,7 @@ export async function subscribeToEvents(opts: EventConsumersOptions): Promise<Su
   }
 
   const mail = await opts.bus.subscribe({
-    queue: `${opts.queuePrefix}.notification.mail`,
+    queue: queueName(opts.exchange, "notification", "mail"),
     events: mailEvents,
     db: opts.db,
     handler: async (event, q) => {
@@ -156,7 +157,7 @@ export async function subscribeToEvents(opts: EventConsumersOptions): Promise<Su
     },
   });
   const live = await opts.bus.subscribe({
-    queue: `${opts.queuePrefix}.notification.live`,
+    queue: queueName(opts.exchange, "notification", "live"),
     events: liveEvents,
     db: opts.db,
     handler: async (event, q) => {
