@@ -96,6 +96,9 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}, perSe
     RATE_LIMIT_IP_RATE: "1000",
     RATE_LIMIT_IP_BURST: "1000",
     SHUTDOWN_GRACE: "2s",
+    // Nine services with a pool each (plus a LISTEN connection for the relay) must stay under
+    // PostgreSQL's default max_connections of 100, with room for the tests' own connections.
+    DATABASE_POOL_MAX: "5",
     ...addresses,
     ...extraEnv,
   };
@@ -122,7 +125,8 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}, perSe
         const res = await fetch(`${url}/readyz`).catch(() => undefined);
         return res?.status === 200 || undefined;
       },
-      { timeoutMs: 30_000, intervalMs: 100 },
+      // Ten processes load, migrate and connect at once: on a loaded 2-core machine that takes a while.
+      { timeoutMs: 90_000, intervalMs: 100 },
     ).catch((err: Error) => {
       throw new Error(`${err.message}\n${output()}`);
     });
