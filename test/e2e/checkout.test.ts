@@ -156,6 +156,20 @@ describe("checkout end to end (every service its own process, real PostgreSQL, R
     );
     assert.match(textPart(confirmation.data), /Walnut serving board/);
 
+    // Each process counted its part on its own /metrics: the first order of this shop.
+    const currency = order.totals.total.currencyCode;
+    const orderMetrics = await shop.metrics("order");
+    assert.equal(orderMetrics.value("shop_orders_placed_total", { currency }), 1);
+    assert.equal(orderMetrics.value("shop_revenue_minor_total", { currency }), Number(order.totals.total.amountMinor));
+    assert.equal(orderMetrics.value("shop_checkout_steps_total", { step: "redeemed", outcome: "ok" }), 1);
+    assert.ok((orderMetrics.value("shop_outbox_published_total", { service: "order" }) ?? 0) >= 1);
+    const gatewayMetrics = await shop.metrics("gateway");
+    assert.equal(gatewayMetrics.value("shop_http_server_requests_total", { service: "gateway", procedure: `/${ORDER}/PlaceOrder`, status: "200" }), 1);
+    const OrderPlaced = { type: "shop.order.v1.OrderPlaced", outcome: "handled" };
+    assert.equal((await shop.metrics("cart")).value("shop_events_consumed_total", { service: "cart", ...OrderPlaced }), 1);
+    const mailQueue = `${shop.exchange}.notification.mail`;
+    assert.equal((await shop.metrics("notification")).value("shop_events_consumed_total", { service: "notification", queue: mailQueue, ...OrderPlaced }), 1);
+
     // The sandbox carrier ships and delivers; the order follows by events.
     await orderReaching(buyer.accessToken, order.id, "ORDER_STATUS_DELIVERED");
     const returned = await shop.api(`${ORDER}/RequestReturn`, { orderId: order.id, reason: "Too small for our table" }, { token: buyer.accessToken });
@@ -184,11 +198,11 @@ describe("checkout end to end (every service its own process, real PostgreSQL, R
     const [orderRow] = await sql<{ id: string; status: string }>(shop, "SELECT id, status FROM \"order\".orders WHERE user_id = $1", [buyer.userId]);
     assert.equal(orderRow?.status, "failed");
     assert.deepEqual(await available(sku), { on_hand: 5, reserved: 0 });
-    const reservations = await sql<{ status: string }>(shop, "SELECT status FROM inventory.reservations WHERE order_id = $1", [orderRow!.id]);
+    const reservations = await sql<{ status: string }>(shop, "SELECT status FROM inventory.reservations WHERE order_id = $1", [orderRow.id]);
     assert.ok(reservations.every((r) => r.status !== "active" && r.status !== "committed"), JSON.stringify(reservations));
     const [promo] = await sql<{ redemption_count: number }>(shop, "SELECT redemption_count FROM promotion.promotions WHERE id = $1", [save.id]);
     assert.equal(Number(promo!.redemption_count), 0);
-    const charged = await sql(shop, "SELECT 1 FROM payment.payments WHERE order_id = $1 AND status IN ('authorized', 'captured')", [orderRow!.id]);
+    const charged = await sql(shop, "SELECT 1 FROM payment.payments WHERE order_id = $1 AND status IN ('authorized', 'captured')", [orderRow.id]);
     assert.equal(charged.length, 0);
   });
 
