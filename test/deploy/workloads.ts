@@ -24,6 +24,7 @@ export interface WorkloadEntry {
 }
 
 interface RawValues {
+  metrics: { enabled: boolean; port: number };
   defaults: { protocol: "grpc" | "http"; calls: Record<string, string[]> };
   services: Record<string, { protocol?: "grpc" | "http"; port: number; grpcService?: string; calls?: Record<string, string[]> }>;
 }
