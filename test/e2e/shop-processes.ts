@@ -52,13 +52,21 @@ export interface ApiResponse {
 }
 
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const port = (server.address() as { port: number }).port;
-  server.close();
-  await once(server, "close");
-  return port;
+  return (await freePorts(1))[0]!;
+}
+
+/**
+ * `n` distinct free ports: all are held until every one is chosen, so a port released by one
+ * probe is never handed to the next (two processes of one shop would then race for it).
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = Array.from({ length: n }, () => createServer().listen(0, "127.0.0.1"));
+  try {
+    await Promise.all(servers.map((server) => once(server, "listening")));
+    return servers.map((server) => (server.address() as { port: number }).port);
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  }
 }
 
 interface Child {
@@ -93,11 +101,16 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}, perSe
   const exchange = uniqueName("e2e");
   const broker = await createVhost(exchange);
   const dist = join(repoRoot(), "dist");
+  // Every process's gRPC (or HTTP) port and metrics port, distinct from one another.
+  const names = [...serviceModules.map((m) => m.name), "gateway"];
+  const ports = await freePorts(names.length * 2);
   const addresses: Record<string, string> = {};
-  for (const mod of serviceModules) addresses[addressSetting(mod.name)] = `127.0.0.1:${await freePort()}`;
-  const gatewayPort = await freePort();
   const metricsPorts: Record<string, number> = {};
-  for (const name of [...serviceModules.map((m) => m.name), "gateway"]) metricsPorts[name] = await freePort();
+  names.forEach((name, i) => {
+    if (name !== "gateway") addresses[addressSetting(name)] = `127.0.0.1:${ports[2 * i]}`;
+    metricsPorts[name] = ports[2 * i + 1]!;
+  });
+  const gatewayPort = ports[2 * names.indexOf("gateway")]!;
   const env: NodeJS.ProcessEnv = {
     PATH: process.env["PATH"],
     DATABASE_URL: db.url,
