@@ -61,7 +61,8 @@ export function createAmqpSubscriber(opts: AmqpSubscriberOptions): EventSubscrib
       async function handle(ch: Channel, msg: ConsumeMessage): Promise<void> {
         // The broker counts earlier returns of this message in x-delivery-count.
         const deliveryCount = Number((msg.properties.headers ?? {})["x-delivery-count"] ?? 0) + 1;
-        const type = typeof msg.properties.type === "string" ? msg.properties.type : msg.fields.routingKey;
+        // The `type` label: one of the queue's own types, never a value a publisher made up (cardinality).
+        const type = [msg.properties.type as unknown, msg.fields.routingKey].find((t): t is string => typeof t === "string" && decoder.types.includes(t)) ?? "unknown";
         try {
           await processEvent(fromAmqpMessage(msg), deliveryCount);
           settle(() => ch.ack(msg));
