@@ -25,7 +25,7 @@ import { createGrpcServer, type GrpcServer } from "./grpc/index.js";
 import { bearerAuthenticate } from "./auth/bearer-authenticate.js";
 import { createUsersJwksVerifier } from "./auth/users-jwks.js";
 import { createLogger, type Logger } from "./logger.js";
-import { metricsConfig, startMetricsServer, watchDbPool, watchOutbox, type MetricsServer } from "./metrics/index.js";
+import { metricsConfig, startMetricsServer, watchDbPool, watchOutbox } from "./metrics/index.js";
 import { initTelemetry } from "./telemetry.js";
 
 /** Settings every service reads; a service adds its own next to them. */
@@ -251,24 +251,30 @@ export async function runServiceMain<S extends Spec>(mod: ServiceModule<S>): Pro
       }
       return;
     }
-    const running = await startService(mod);
-    let metrics: MetricsServer;
-    try {
-      metrics = await startMetricsServer({ port: running.config.METRICS_PORT, host: running.config.GRPC_HOST, log: running.log });
-    } catch (err) {
-      await running.stop();
-      throw err;
-    }
+    // The handlers come first: a SIGTERM while the service is still starting waits for the
+    // start to finish, then drains, instead of killing the process half-started.
+    const started = (async () => {
+      const running = await startService(mod);
+      try {
+        return { running, metrics: await startMetricsServer({ port: running.config.METRICS_PORT, host: running.config.GRPC_HOST, log: running.log }) };
+      } catch (err) {
+        await running.stop();
+        throw err;
+      }
+    })();
     const onSignal = (signal: string) => {
       process.stdout.write(JSON.stringify({ service: mod.name, msg: "shutting down", signal }) + "\n");
       // The endpoint goes last: Prometheus still sees the drain.
-      void running
-        .stop()
-        .then(() => metrics.close())
-        .then(() => process.exit(0));
+      void started
+        .then(({ running, metrics }) => running.stop().then(() => metrics.close()))
+        .then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
     };
     process.once("SIGTERM", onSignal);
     process.once("SIGINT", onSignal);
+    await started;
   } catch (err) {
     // Config errors name the variables; anything else is shown by message only (no secrets in
     // our messages: config never echoes values).
