@@ -150,7 +150,8 @@ export function createGatewayHandler(parts: GatewayParts): GatewayHandler {
   }
 
   /** The users service's public keys as a JWK Set (Istio's RequestAuthentication reads it). */
-  async function serveJwks(res: NodeResponse, corsHeaders: Record<string, string> | undefined): Promise<void> {
+  async function serveJwks(req: NodeRequest, res: NodeResponse, corsHeaders: Record<string, string> | undefined): Promise<void> {
+    if (req.method !== "GET" && req.method !== "HEAD") return writeRaw(res, 405, { allow: "GET, HEAD" }, undefined);
     try {
       const keys = await verifier.publicKeys(JWKS_MAX_AGE_MS);
       const headers = { "content-type": "application/json", "cache-control": `public, max-age=${JWKS_MAX_AGE_MS / 1000}`, ...corsHeaders };
@@ -183,7 +184,7 @@ export function createGatewayHandler(parts: GatewayParts): GatewayHandler {
       return;
     }
     if (path === "/openapi.json") return void writeRaw(res, 200, { "content-type": "application/json", ...corsHeaders }, openApiBody);
-    if (path === "/.well-known/jwks.json") return void serveJwks(res, corsHeaders);
+    if (path === "/.well-known/jwks.json") return void serveJwks(req, res, corsHeaders);
 
     const parent = extractContext(req.headers, context.active());
     const span = tracer.startSpan(`${req.method} ${path}`, {

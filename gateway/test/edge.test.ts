@@ -112,6 +112,7 @@ describe("gateway at the edge (in process, real users service and PostgreSQL)", 
       assert.equal(k["alg"], "ES256");
       assert.equal(k["d"], undefined, "never a private key");
     }
+    assert.equal((await fetch(`${gateway.url}/.well-known/jwks.json`, { method: "POST", body: "{}" })).status, 405);
   });
 
   it("counts its answers per procedure and status, never per raw URL", async () => {
