@@ -57,6 +57,11 @@ export interface SubscribeOptions<S extends readonly DescMessage[]> {
   handler: EventHandler<MessageShape<S[number]>>;
   /** The consuming service's database, holding its inbox table. */
   db: Db;
+  /**
+   * The consuming service: the `service` label of the consumer's metrics. The service bootstrap
+   * (platform/service.ts) fills it in; default `unknown`.
+   */
+  service?: string;
   /** Messages in flight at once (unacked). Default 10. */
   prefetch?: number;
   /** Deliveries before a failing message is dead-lettered. Default 5. */

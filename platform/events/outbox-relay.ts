@@ -13,6 +13,7 @@ import { ROOT_CONTEXT, context, trace } from "@opentelemetry/api";
 import { suppressTracing } from "@opentelemetry/core";
 import type { Db } from "../db/db.js";
 import type { Logger } from "../logger.js";
+import { recordOutboxPublished } from "../metrics/index.js";
 import { extractContext, getTracer, injectContext, recordError, SpanKind } from "../telemetry.js";
 import type { EventPublisher } from "./event-bus.js";
 import { outboxChannel } from "./outbox.js";
@@ -23,6 +24,8 @@ export interface OutboxRelayOptions {
   db: Db;
   publisher: EventPublisher;
   logger: Logger;
+  /** The producing service: the `service` label of the relay's metrics. Default `unknown`. */
+  service?: string;
   /** Rows per transaction. Default 100. */
   batchSize?: number;
   /** Backstop poll for missed notifications and retries after a failure. Default 1000ms. */
@@ -62,6 +65,7 @@ interface OutboxRow extends Record<string, unknown> {
 
 export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
   const { db, publisher, logger } = opts;
+  const service = opts.service ?? "unknown";
   const batchSize = opts.batchSize ?? 100;
   const pollIntervalMs = opts.pollIntervalMs ?? 1000;
   let stopped = true;
@@ -139,6 +143,8 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
     await context.with(suppressTracing(ROOT_CONTEXT), async () => {
       for (;;) {
         const { published, full, error } = await publishBatch();
+        // Counted once committed: a batch rolled back after its confirms goes out again.
+        recordOutboxPublished(service, published);
         total += published;
         if (error) throw error;
         if (!full || (untilStopped && stopping)) return; // stop() should not wait for a large backlog
@@ -190,10 +196,13 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
     },
     drain: () => drain(false),
     async stats() {
-      const { rows } = await db.query<{ backlog: number; lag_ms: number }>(
-        `SELECT count(*)::int AS backlog,
-                COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)) * 1000, 0)::float8 AS lag_ms
-         FROM outbox WHERE published_at IS NULL`,
+      // Read at every metrics scrape: like the polling, not worth a trace of its own.
+      const { rows } = await context.with(suppressTracing(ROOT_CONTEXT), () =>
+        db.query<{ backlog: number; lag_ms: number }>(
+          `SELECT count(*)::int AS backlog,
+                  COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)) * 1000, 0)::float8 AS lag_ms
+           FROM outbox WHERE published_at IS NULL`,
+        ),
       );
       return { backlog: rows[0]?.backlog ?? 0, lagMs: Math.max(0, Math.round(rows[0]?.lag_ms ?? 0)) };
     },

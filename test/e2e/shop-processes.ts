@@ -2,7 +2,8 @@
 // from its own `dist/services/<name>/main.js`, and the gateway from `dist/gateway/main.js`, on
 // free ports, against one fresh PostgreSQL database (a schema per service) and RabbitMQ with an
 // vhost of its own (so every queue the services declare goes with it; without rabbitmqctl, an
-// exchange of its own on the default vhost). Tests drive it through the gateway's JSON API with `api()`.
+// exchange of its own on the default vhost). Tests drive it through the gateway's JSON API with `api()`,
+// and read each process's Prometheus endpoint (a free METRICS_PORT each) with `metrics()`.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
 import { once } from "node:events";
@@ -10,11 +11,12 @@ import { join } from "node:path";
 import amqp from "amqplib";
 import { addressSetting } from "../../gateway/config.js";
 import { repoRoot } from "../../platform/paths.js";
+import { scrape, type Exposition } from "../../platform/testing/metrics.js";
 import { uniqueName } from "../../platform/testing/names.js";
 import { createTestDatabase, type TestDatabase } from "../../platform/testing/pg.js";
 import { waitFor } from "../../platform/testing/wait-for.js";
 import { serviceModules } from "../../services/modules.js";
-import { freePort } from "../../platform/testing/ports.js";
+import { freePort, freePorts } from "../../platform/testing/ports.js";
 
 export { freePort };
 
@@ -33,6 +35,8 @@ export interface ShopProcesses {
   restart(name: string, extraEnv?: NodeJS.ProcessEnv): Promise<void>;
   /** Closes every broker connection of this shop's vhost, as a broker restart or network cut would. */
   cutBrokerConnections(): Promise<void>;
+  /** A scrape of the /metrics endpoint of one service's process (or "gateway"). */
+  metrics(name: string): Promise<Exposition>;
   /** POSTs a Connect JSON request; resolves status, parsed body and headers whatever the status. */
   api(method: string, body?: unknown, opts?: ApiOptions): Promise<ApiResponse>;
   stop(): Promise<void>;
@@ -81,9 +85,16 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}, perSe
   const exchange = uniqueName("e2e");
   const broker = await createVhost(exchange);
   const dist = join(repoRoot(), "dist");
+  // Every process's gRPC (or HTTP) port and metrics port, distinct from one another.
+  const names = [...serviceModules.map((m) => m.name), "gateway"];
+  const ports = await freePorts(names.length * 2);
   const addresses: Record<string, string> = {};
-  for (const mod of serviceModules) addresses[addressSetting(mod.name)] = `127.0.0.1:${await freePort()}`;
-  const gatewayPort = await freePort();
+  const metricsPorts: Record<string, number> = {};
+  names.forEach((name, i) => {
+    if (name !== "gateway") addresses[addressSetting(name)] = `127.0.0.1:${ports[2 * i]}`;
+    metricsPorts[name] = ports[2 * i + 1]!;
+  });
+  const gatewayPort = ports[2 * names.indexOf("gateway")]!;
   const env: NodeJS.ProcessEnv = {
     PATH: process.env["PATH"],
     DATABASE_URL: db.url,
@@ -111,10 +122,10 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}, perSe
   try {
     const startOne = (name: string, extra: NodeJS.ProcessEnv = {}): Child => {
       const port = addresses[addressSetting(name)]!.split(":")[1]!;
-      return spawnNode(name, join(dist, "services", name, "main.js"), { ...env, GRPC_PORT: port, ...(perService[name] ?? {}), ...extra });
+      return spawnNode(name, join(dist, "services", name, "main.js"), { ...env, GRPC_PORT: port, METRICS_PORT: String(metricsPorts[name]), ...(perService[name] ?? {}), ...extra });
     };
     for (const mod of serviceModules) children.push(startOne(mod.name));
-    children.push(spawnNode("gateway", join(dist, "gateway", "main.js"), { ...env, GATEWAY_HOST: "127.0.0.1", GATEWAY_PORT: String(gatewayPort) }));
+    children.push(spawnNode("gateway", join(dist, "gateway", "main.js"), { ...env, GATEWAY_HOST: "127.0.0.1", GATEWAY_PORT: String(gatewayPort), METRICS_PORT: String(metricsPorts["gateway"]) }));
     const url = `http://127.0.0.1:${gatewayPort}`;
     const output = (name?: string) => children.filter((c) => !name || c.name === name).map((c) => `--- ${c.name}\n${c.out}`).join("\n");
     await waitFor(
@@ -149,6 +160,7 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}, perSe
         }, { timeoutMs: 30_000, intervalMs: 100 });
       },
       cutBrokerConnections: () => broker.cut(),
+      metrics: (name) => scrape(`http://127.0.0.1:${metricsPorts[name]}/metrics`),
       api: (method, body, opts) => callApi(url, method, body, opts),
       stop,
     };
