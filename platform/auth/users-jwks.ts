@@ -6,6 +6,8 @@ import { createClient } from "../grpc/client.js";
 import { createJwtVerifier, type JwtVerifier } from "./jwt-verifier.js";
 
 export interface UsersJwksOptions {
+  /** The process asking (`order`, `gateway`): the `service` label of the client's metrics. */
+  readonly service: string;
   /** The users service's gRPC address (`USERS_ADDR`). */
   readonly address: string;
   readonly issuer: string;
@@ -18,7 +20,7 @@ export interface UsersJwksVerifier extends JwtVerifier {
 }
 
 export function createUsersJwksVerifier(opts: UsersJwksOptions): UsersJwksVerifier {
-  const users = createClient(UsersService, { name: "users", address: opts.address, timeoutMs: opts.timeoutMs ?? 2000 });
+  const users = createClient(UsersService, { service: opts.service, name: "users", address: opts.address, timeoutMs: opts.timeoutMs ?? 2000 });
   const verifier = createJwtVerifier({
     issuer: opts.issuer,
     audience: opts.audience,

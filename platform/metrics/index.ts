@@ -2,6 +2,7 @@
 // (record.ts), scrape-time readers of existing state (watch.ts), and the /metrics endpoint.
 export * from "./registry.js";
 export {
+  clientCallMetrics,
   codeName,
   recordClientCall,
   recordClientRetry,
@@ -12,12 +13,15 @@ export {
   recordCheckoutStep,
   recordOutboxPublished,
   recordServerCall,
+  serverCallMetrics,
   startServerCall,
   type CheckoutStep,
+  type ClientCallMetrics,
   type ClientRpcLabels,
   type ConsumedEvent,
   type ConsumeOutcome,
   type RpcLabels,
+  type ServerCallMetrics,
 } from "./record.js";
 export { watchBreaker, watchDbPool, watchOutbox, watchQueue, type DbPoolStats, type OutboxReading, type QueueReading } from "./watch.js";
 export { startMetricsServer, type MetricsServer, type MetricsServerOptions } from "./metrics-server.js";

@@ -66,7 +66,7 @@ describe("service bootstrap (real PostgreSQL and RabbitMQ)", () => {
 
     it("keeps one trace across the client-server hop and the outbox publish-consume hop", async () => {
       spans.reset();
-      const client = createClient(CatalogService, { name: "fixture", address: `127.0.0.1:${svc.port}` });
+      const client = createClient(CatalogService, { service: "test", name: "fixture", address: `127.0.0.1:${svc.port}` });
       try {
         const created = await client.createProduct({
           slug: "trace-shirt",
@@ -100,7 +100,7 @@ describe("service bootstrap (real PostgreSQL and RabbitMQ)", () => {
     });
 
     it("answers domain errors with their gRPC code", async () => {
-      const client = createClient(CatalogService, { name: "fixture", address: `127.0.0.1:${svc.port}` });
+      const client = createClient(CatalogService, { service: "test", name: "fixture", address: `127.0.0.1:${svc.port}` });
       try {
         await assert.rejects(client.getProduct({ lookup: { case: "slug", value: "no-such-thing" } }), (err: ShopError) => err.code === Code.NOT_FOUND);
       } finally {

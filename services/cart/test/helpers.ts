@@ -32,7 +32,7 @@ function unimplementedMethods<T>(service: { methods: readonly { localName: strin
 }
 
 async function serve(add: (server: GrpcServer) => void): Promise<{ address: string; stop: () => Promise<void> }> {
-  const server = createGrpcServer({ log: quietLog, reflection: false });
+  const server = createGrpcServer({ service: "test-double", log: quietLog, reflection: false });
   add(server);
   const port = await server.listen("127.0.0.1:0");
   return { address: `127.0.0.1:${port}`, stop: () => server.shutdown(100) };
@@ -181,7 +181,7 @@ export async function startCart(peers: CartPeers, env: Record<string, string> = 
     AUTH_AUDIENCE: AUTH.audience,
     ...env,
   }, shared);
-  const client = createClient(CartService, { name: "cart", address: `127.0.0.1:${service.port}` });
+  const client = createClient(CartService, { service: "test", name: "cart", address: `127.0.0.1:${service.port}` });
   return {
     client,
     service,

@@ -35,7 +35,7 @@ export async function startUsersDouble(): Promise<UsersDouble> {
   const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
   const kid = randomUUID();
   const jwk = await exportJWK(publicKey);
-  const server = createGrpcServer({ log: createLogger({ service: "users-double", level: "error" }), reflection: false });
+  const server = createGrpcServer({ service: "test-double", log: createLogger({ service: "users-double", level: "error" }), reflection: false });
   const fail = async (): Promise<never> => {
     throw new ShopError(Code.UNIMPLEMENTED, "not in this test double");
   };
@@ -84,7 +84,7 @@ export async function startCatalog(env: Record<string, string> = {}, opts: { sha
       { GRPC_HOST: "127.0.0.1", GRPC_PORT: "0", LOG_LEVEL: "error", USERS_ADDR: users.address, AUTH_ISSUER: AUTH.issuer, AUTH_AUDIENCE: AUTH.audience, DATABASE_URL: tdb.url, ...env },
       opts.shared ?? {},
     );
-    const client = createClient(CatalogService, { name: "catalog", address: `127.0.0.1:${service.port}` });
+    const client = createClient(CatalogService, { service: "test", name: "catalog", address: `127.0.0.1:${service.port}` });
     const db = createDb({ url: tdb.url, schema: "catalog", applicationName: "catalog-test" });
     return {
       client,

@@ -50,7 +50,7 @@ export async function startUsersDouble(): Promise<UsersDouble> {
   const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
   const kid = randomUUID();
   const jwk = await exportJWK(publicKey);
-  const server = createGrpcServer({ log: createLogger({ service: "users-double", level: "error" }), reflection: false });
+  const server = createGrpcServer({ service: "test-double", log: createLogger({ service: "users-double", level: "error" }), reflection: false });
   server.add(UsersService, {
     ...unimplementedMethods<ServiceImpl<typeof UsersService>>(UsersService),
     getJwks: async () => ({ keys: [{ kty: jwk.kty ?? "", crv: jwk.crv ?? "", x: jwk.x ?? "", y: jwk.y ?? "", kid, alg: "ES256", use: "sig" }] }),
@@ -105,7 +105,7 @@ export async function startInventory(env: Record<string, string> = {}, clock = t
     });
     // A generous deadline: on a busy machine a burst of calls queues for a while, and tests
     // prove outcomes, not speed (a deadline failure would also open the client's breaker).
-    const client = createClient(InventoryService, { name: "inventory", address: `127.0.0.1:${service.port}`, timeoutMs: 60_000 });
+    const client = createClient(InventoryService, { service: "test", name: "inventory", address: `127.0.0.1:${service.port}`, timeoutMs: 60_000 });
     const db = createDb({ url: tdb.url, schema: "inventory", applicationName: "inventory-test" });
     const adminId = randomUUID();
     return {

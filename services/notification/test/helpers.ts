@@ -45,7 +45,7 @@ export async function startUsersDouble(): Promise<UsersDouble> {
   const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
   const kid = randomUUID();
   const jwk = await exportJWK(publicKey);
-  const server = createGrpcServer({ log: quietLog, reflection: false });
+  const server = createGrpcServer({ service: "test-double", log: quietLog, reflection: false });
   server.add(UsersService, {
     ...unimplementedMethods(UsersService),
     getJwks: async () => ({ keys: [{ kty: jwk.kty ?? "", crv: jwk.crv ?? "", x: jwk.x ?? "", y: jwk.y ?? "", kid, alg: "ES256", use: "sig" }] }),
@@ -112,7 +112,7 @@ export async function startNotification(peers: NotificationPeers, env: Record<st
     },
     peers.bus ? { bus: peers.bus } : {},
   );
-  const client = createClient(NotificationService, { name: "notification", address: `127.0.0.1:${service.port}` });
+  const client = createClient(NotificationService, { service: "test", name: "notification", address: `127.0.0.1:${service.port}` });
   return {
     client,
     service,

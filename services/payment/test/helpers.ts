@@ -35,7 +35,7 @@ export async function startUsersDouble(): Promise<UsersDouble> {
   const fail = async (): Promise<never> => {
     throw new ShopError(Code.UNIMPLEMENTED, "not in this test double");
   };
-  const server = createGrpcServer({ log: createLogger({ service: "users-double", level: "error" }), reflection: false });
+  const server = createGrpcServer({ service: "test-double", log: createLogger({ service: "users-double", level: "error" }), reflection: false });
   server.add(UsersService, {
     ...(Object.fromEntries(UsersService.methods.map((m) => [m.localName, fail])) as object),
     getJwks: async () => ({ keys: [{ kty: jwk.kty ?? "", crv: jwk.crv ?? "", x: jwk.x ?? "", y: jwk.y ?? "", kid, alg: "ES256", use: "sig" }] }),
@@ -92,8 +92,8 @@ export async function startPayment(setup: PaymentSetup): Promise<RunningPayment>
     ...setup.env,
   });
   const address = `127.0.0.1:${service.port}`;
-  const client = createClient(PaymentService, { name: "payment", address });
-  const once = createClient(PaymentService, { name: "payment", address, retry: { maxAttempts: 1 } });
+  const client = createClient(PaymentService, { service: "test", name: "payment", address });
+  const once = createClient(PaymentService, { service: "test", name: "payment", address, retry: { maxAttempts: 1 } });
   const db = createDb({ url: setup.databaseUrl, schema: "payment", applicationName: "payment-test" });
   return {
     client,

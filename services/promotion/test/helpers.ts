@@ -31,7 +31,7 @@ export async function startUsersDouble(): Promise<UsersDouble> {
   const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
   const kid = randomUUID();
   const jwk = await exportJWK(publicKey);
-  const server = createGrpcServer({ log: createLogger({ service: "users-double", level: "error" }), reflection: false });
+  const server = createGrpcServer({ service: "test-double", log: createLogger({ service: "users-double", level: "error" }), reflection: false });
   const fail = async (): Promise<never> => {
     throw new ShopError(Code.UNIMPLEMENTED, "not in this test double");
   };
@@ -87,7 +87,7 @@ export async function startPromotion(opts: { databaseUrl: string; users: string;
     AUTH_AUDIENCE: AUTH.audience,
     ...opts.env,
   });
-  const client = createClient(PromotionService, { name: "promotion", address: `127.0.0.1:${service.port}` });
+  const client = createClient(PromotionService, { service: "test", name: "promotion", address: `127.0.0.1:${service.port}` });
   return {
     client,
     service,

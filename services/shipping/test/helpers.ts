@@ -36,7 +36,7 @@ function unimplementedMethods<T>(service: { methods: readonly { localName: strin
 }
 
 async function serve(add: (server: GrpcServer) => void): Promise<{ address: string; stop: () => Promise<void> }> {
-  const server = createGrpcServer({ log: quietLog, reflection: false });
+  const server = createGrpcServer({ service: "test-double", log: quietLog, reflection: false });
   add(server);
   const port = await server.listen("127.0.0.1:0");
   return { address: `127.0.0.1:${port}`, stop: () => server.shutdown(100) };
@@ -160,7 +160,7 @@ export async function startShipping(peers: ShippingPeers, opts: StartOptions = {
     },
     opts.bus ? { bus: opts.bus } : {},
   );
-  const client = createClient(ShippingService, { name: "shipping", address: `127.0.0.1:${service.port}` });
+  const client = createClient(ShippingService, { service: "test", name: "shipping", address: `127.0.0.1:${service.port}` });
   const db = createDb({ url: peers.databaseUrl, schema: "shipping", applicationName: "shipping-test" });
   return {
     client,
