@@ -67,7 +67,7 @@ export interface ConnectOptions {
 export function connectBackends(specs: readonly BackendSpec[], opts: ConnectOptions): Backend[] {
   return specs.map((spec) => {
     const address = opts.addressOf(spec.name);
-    const client = createClient(spec.service, { name: spec.name, address, timeoutMs: opts.timeoutMs }) as unknown as GenericClient;
+    const client = createClient(spec.service, { service: "gateway", name: spec.name, address, timeoutMs: opts.timeoutMs }) as unknown as GenericClient;
     const health = createHealthProbe(address, spec.service.typeName);
     return {
       ...spec,

@@ -29,7 +29,7 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
   const addresses = config as unknown as Record<string, string>;
   const backends = connectBackends(backendSpecs, { addressOf: (name) => addresses[addressSetting(name)]!, timeoutMs: config.BACKEND_TIMEOUT });
   const usersAddress = backends.find((b) => b.name === "users")?.address ?? addresses[addressSetting("users")]!;
-  const verifier = createUsersJwksVerifier({ address: usersAddress, issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE });
+  const verifier = createUsersJwksVerifier({ service: "gateway", address: usersAddress, issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE });
   const gateway = createGatewayHandler({ config, log, backends, verifier });
   const server = createDualServer(gateway.handle);
   const port = await server.listen(config.GATEWAY_PORT, config.GATEWAY_HOST);

@@ -202,8 +202,9 @@ export async function startService<S extends Spec>(
     const tls = base.GRPC_TLS_CERT && base.GRPC_TLS_KEY
       ? { certFile: base.GRPC_TLS_CERT, keyFile: base.GRPC_TLS_KEY, ...(base.GRPC_TLS_CLIENT_CA ? { caFile: base.GRPC_TLS_CLIENT_CA } : {}) }
       : undefined;
-    const authenticate = result?.authenticate ?? usersJwksAuthenticate(base, stops);
+    const authenticate = result?.authenticate ?? usersJwksAuthenticate(mod.name, base, stops);
     const server = createGrpcServer({
+      service: mod.name,
       log,
       readiness,
       authenticate,
@@ -231,8 +232,8 @@ export async function startService<S extends Spec>(
  * Every service verifies the caller's access token itself (no trust by network position),
  * against the users service's JWKS, fetched over gRPC and cached (see auth/jwt-verifier.ts).
  */
-function usersJwksAuthenticate(base: BaseConfig, stops: (() => Promise<void> | void)[]): Authenticate {
-  const verifier = createUsersJwksVerifier({ address: base.USERS_ADDR, issuer: base.AUTH_ISSUER, audience: base.AUTH_AUDIENCE });
+function usersJwksAuthenticate(service: string, base: BaseConfig, stops: (() => Promise<void> | void)[]): Authenticate {
+  const verifier = createUsersJwksVerifier({ service, address: base.USERS_ADDR, issuer: base.AUTH_ISSUER, audience: base.AUTH_AUDIENCE });
   stops.push(() => verifier.close());
   return bearerAuthenticate(verifier);
 }

@@ -7,12 +7,12 @@ import { unauthenticated } from "../errors.js";
 import { bearerToken, type JwtVerifier } from "./jwt-verifier.js";
 
 export function bearerAuthenticate(verifier: JwtVerifier): Authenticate {
-  return async (metadata: Metadata): Promise<Caller | undefined> => {
+  // Not async: an anonymous call (no header) is answered without a promise.
+  return (metadata: Metadata): Caller | undefined | Promise<Caller> => {
     const raw = metadata.get("authorization")[0];
     if (raw === undefined) return undefined;
     const token = bearerToken(typeof raw === "string" ? raw : raw.toString("utf8"));
     if (!token) throw unauthenticated("authorization must be a Bearer token");
-    const verified = await verifier.verify(token);
-    return { subject: verified.subject, roles: verified.roles };
+    return verifier.verify(token).then((verified) => ({ subject: verified.subject, roles: verified.roles }));
   };
 }

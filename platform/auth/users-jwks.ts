@@ -7,6 +7,8 @@ import { createClient } from "../grpc/client.js";
 import { createJwtVerifier, type JwksSource, type JwtVerifier } from "./jwt-verifier.js";
 
 export interface UsersJwksOptions {
+  /** The process asking (`order`, `gateway`): the `service` label of the client's metrics. */
+  readonly service: string;
   /** The users service's gRPC address (`USERS_ADDR`). */
   readonly address: string;
   readonly issuer: string;
@@ -19,7 +21,7 @@ export interface UsersJwksVerifier extends JwtVerifier, JwksSource {
 }
 
 export function createUsersJwksVerifier(opts: UsersJwksOptions): UsersJwksVerifier {
-  const users = createClient(UsersService, { name: "users", address: opts.address, timeoutMs: opts.timeoutMs ?? 2000 });
+  const users = createClient(UsersService, { service: opts.service, name: "users", address: opts.address, timeoutMs: opts.timeoutMs ?? 2000 });
   const verifier = createJwtVerifier({
     issuer: opts.issuer,
     audience: opts.audience,

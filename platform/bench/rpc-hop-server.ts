@@ -1,9 +1,14 @@
 // The server side of the rpc-hop benchmark, run in a child process of rpc-hop.bench.ts so its
-// CPU time can be measured alone. `node rpc-hop-server.js bare|platform`.
+// CPU time can be measured alone. `node rpc-hop-server.js bare` or
+// `node rpc-hop-server.js platform <otlp endpoint>`.
 //
 //   bare:     grpc-js Server with the same protobuf-es (de)serialization, nothing else.
-//   platform: createGrpcServer with everything on: a recording tracer (into a processor that
-//             discards), validation, the auth hook, error mapping, and logging at info.
+//   platform: the server a service runs in production with Jaeger on: initTelemetry with an
+//             OTLP endpoint (the SDK's ParentBased sampler and BatchSpanProcessor with the OTLP
+//             exporter, which really serializes and POSTs every span, to a sink in the parent),
+//             createGrpcServer with the real bearer-token hook (calls carry no token, like a
+//             shopper browsing), the contract's access level, protovalidate, error mapping, RPC
+//             metrics, and logging at info.
 //
 // Protocol with the parent (IPC): we send { port } once listening; "cpu-start" resets the CPU
 // baseline and "cpu-stop" answers { cpuUs } (user + system since the baseline).
@@ -11,6 +16,8 @@ import { pathToFileURL } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import { Server, ServerCredentials, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { ReadableSpan, SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { bearerAuthenticate } from "../auth/bearer-authenticate.js";
+import { createJwtVerifier } from "../auth/jwt-verifier.js";
 import { CatalogService, GetProductResponseSchema } from "../../gen/shop/catalog/v1/catalog_pb.js";
 import { createLogger } from "../logger.js";
 import { initTelemetry } from "../telemetry.js";
@@ -51,19 +58,17 @@ async function startBare(): Promise<number> {
   );
 }
 
-async function startPlatform(): Promise<number> {
-  initTelemetry({ serviceName: "bench-server", spanProcessors: [discardProcessor] });
+async function startPlatform(otlpEndpoint: string): Promise<number> {
+  initTelemetry({ serviceName: "bench-server", otlpEndpoint });
   const reply = benchReply();
   const unimplemented = async (): Promise<never> => {
     throw new Error("not benchmarked");
   };
+  const verifier = createJwtVerifier({ issuer: "bench", audience: "bench", fetchJwks: async () => [] });
   const server = createGrpcServer({
+    service: "catalog",
     log: createLogger({ service: "bench-server", level: "info" }),
-    // Shaped like the real hook will be: look at the header, no caller without one.
-    authenticate: async (md) => {
-      const header = md.get("authorization")[0];
-      return typeof header === "string" ? { subject: header.slice(7), roles: [] } : undefined;
-    },
+    authenticate: bearerAuthenticate(verifier),
   });
   const impl = Object.fromEntries(CatalogService.methods.map((m) => [m.localName, unimplemented])) as unknown as ServiceImpl<typeof CatalogService>;
   server.add(CatalogService, { ...impl, getProduct: async () => reply });
@@ -73,7 +78,7 @@ async function startPlatform(): Promise<number> {
 if (process.send && import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const send = process.send.bind(process);
   const variant = process.argv[2];
-  const port = await (variant === "bare" ? startBare() : startPlatform());
+  const port = await (variant === "bare" ? startBare() : startPlatform(process.argv[3] ?? "http://127.0.0.1:4318"));
   let baseline = process.cpuUsage();
   process.on("message", (msg: unknown) => {
     if (msg === "cpu-start") {

@@ -2,7 +2,8 @@
 //
 // A unary hop with 64 calls in flight and a ~200-byte reply, for
 //   (a) bare:     grpc-js server and client, same protobuf-es serialization, nothing else;
-//   (b) platform: createGrpcServer + createClient with everything on.
+//   (b) platform: createGrpcServer + createClient with everything on, configured as a service
+//                 with Jaeger (OTLP export to a sink in this process; see rpc-hop-server.ts).
 // Each server runs in its own child process, so its CPU time over the measured window is its
 // own. After a warm-up, rounds alternate between variants (so drift on the machine hits all
 // alike) and we print per variant: calls/s, p50 and p99 latency, and server CPU µs per call
@@ -11,14 +12,22 @@
 // A control row drives the bare server with the platform client: a server's CPU per call
 // depends on how its requests arrive (a slower client batches fewer per event-loop turn, and
 // the platform client adds a traceparent header), so platform/control isolates what the
-// server-side pipeline itself costs.
+// server-side pipeline itself costs. The spans the sink received per platform call are printed
+// too: 1.00 means every call's span was exported, none dropped by a full queue.
 //
 //   npm run bench:rpc                      (BENCH_CALLS, BENCH_ROUNDS to change the size)
 //   BENCH_PROFILE=1 npm run bench:rpc      (writes .cpuprofile files of the servers to ./profiles)
 //   BENCH_PIN=1 npm run bench:rpc          (Linux: clients on CPU 0, servers on CPU 1, via taskset;
 //                                           steadier figures on a 2-core machine)
-import { execFileSync, fork, type ChildProcess } from "node:child_process";
+//   BENCH_CALLGRIND=1 npm run bench:rpc    (servers under valgrind's callgrind: also prints the
+//                                           instructions each server executed per call, all its
+//                                           threads included, which does not move with the load
+//                                           other processes put on the machine; slow, so fewer calls)
+import { execFileSync, fork, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ChannelCredentials, Client, Metadata } from "@grpc/grpc-js";
@@ -27,15 +36,20 @@ import { initTelemetry } from "../telemetry.js";
 import { createClient } from "../grpc/index.js";
 import { grpcMethodDefinition } from "../grpc/service-definition.js";
 import { drive as driveLoad, median, percentile, type Call } from "./load.js";
+import { startOtlpSink } from "./otlp-sink.js";
 import { benchReply, discardProcessor } from "./rpc-hop-server.js";
 
 const drive = (call: Call, count: number) => driveLoad(call, count, { inFlight: IN_FLIGHT, limitMs: ROUND_LIMIT_MS });
 
-const CALLS = Number(process.env["BENCH_CALLS"] ?? 20_000);
-const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
+const CALLGRIND = process.env["BENCH_CALLGRIND"] === "1";
+const CALLS = Number(process.env["BENCH_CALLS"] ?? (CALLGRIND ? 1000 : 8000));
+const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? (CALLGRIND ? 3 : 5));
+const WARM_UP = CALLGRIND ? 1000 : 3000;
 const PIN = process.env["BENCH_PIN"] === "1";
 const IN_FLIGHT = 64;
-const ROUND_LIMIT_MS = 15_000;
+const ROUND_LIMIT_MS = CALLGRIND ? 600_000 : 15_000;
+/** The platform client's deadline; a server under valgrind runs some 50 times slower. */
+const CLIENT_TIMEOUT_MS = CALLGRIND ? 600_000 : 5000;
 const request = create(GetProductRequestSchema, { lookup: { case: "id", value: "0b7f3c1e-5d2a-4e8b-9c4f-1a2b3c4d5e6f" } });
 
 interface Round {
@@ -44,15 +58,45 @@ interface Round {
   p50: number;
   p99: number;
   cpuUsPerCall: number;
+  /** Under BENCH_CALLGRIND only. */
+  instructionsPerCall: number | undefined;
 }
 
-async function startServer(variant: "bare" | "platform"): Promise<{ child: ChildProcess; port: number }> {
+interface ServerProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  /** Where callgrind writes this server's dumps (BENCH_CALLGRIND). */
+  readonly callgrindOut: string | undefined;
+}
+
+const callgrindDir = CALLGRIND ? mkdtempSync(join(tmpdir(), "rpc-hop-callgrind-")) : "";
+
+async function startServer(variant: "bare" | "platform", otlpEndpoint: string): Promise<ServerProcess> {
   const script = fileURLToPath(new URL("./rpc-hop-server.js", import.meta.url));
   const execArgv = process.env["BENCH_PROFILE"] ? ["--cpu-prof", "--cpu-prof-dir=profiles", `--cpu-prof-name=${variant}.cpuprofile`] : [];
-  const child = fork(script, [variant], { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  // The servers' own log lines (listening, ready) are not part of the report.
+  const stdio: ["ignore", "ignore", "inherit", "ipc"] = ["ignore", "ignore", "inherit", "ipc"];
+  const callgrindOut = CALLGRIND ? join(callgrindDir, variant) : undefined;
+  const child = callgrindOut
+    ? spawn("valgrind", ["--tool=callgrind", "--quiet", `--callgrind-out-file=${callgrindOut}`, process.execPath, script, variant, otlpEndpoint], { stdio })
+    : fork(script, [variant, otlpEndpoint], { execArgv, stdio });
   const [msg] = (await once(child, "message")) as [{ port: number }];
   if (PIN) pin(child.pid!, 1);
-  return { child, port: msg.port };
+  return { child, port: msg.port, callgrindOut };
+}
+
+/**
+ * Asks callgrind in `server` to write out (and zero) its counters; returns the instructions
+ * counted since the previous dump.
+ */
+function callgrindDump(server: ServerProcess): number {
+  const before = new Set(readdirSync(callgrindDir));
+  execFileSync("callgrind_control", ["--dump", String(server.child.pid)], { stdio: "ignore" });
+  const prefix = `${server.callgrindOut!.slice(callgrindDir.length + 1)}.`;
+  const dump = readdirSync(callgrindDir).find((f) => f.startsWith(prefix) && !before.has(f));
+  if (!dump) throw new Error("callgrind wrote no dump");
+  const totals = /^totals: (\d+)/m.exec(readFileSync(join(callgrindDir, dump), "utf8"));
+  return Number(totals?.[1] ?? NaN);
 }
 
 /** Moves every thread of `pid` to `cpu`, so client and server stop trading places on the cores. */
@@ -66,10 +110,14 @@ function ask(child: ChildProcess, msg: string): Promise<unknown> {
   return answer;
 }
 
-async function round(child: ChildProcess, call: Call): Promise<Round> {
+async function round(server: ServerProcess, call: Call): Promise<Round> {
+  const child = server.child;
+  if (CALLGRIND) callgrindDump(server);
   await ask(child, "cpu-start");
-  const { latencies, seconds } = await drive(call, CALLS);
+  const { latencies, seconds, errors } = await drive(call, CALLS);
   const { cpuUs } = (await ask(child, "cpu-stop")) as { cpuUs: number };
+  const instructions = CALLGRIND ? callgrindDump(server) : undefined;
+  if (errors > 0) throw new Error(`${errors} calls failed`);
   const sorted = Float64Array.from(latencies).sort();
   return {
     calls: sorted.length,
@@ -77,6 +125,7 @@ async function round(child: ChildProcess, call: Call): Promise<Round> {
     p50: percentile(sorted, 0.5),
     p99: percentile(sorted, 0.99),
     cpuUsPerCall: cpuUs / sorted.length,
+    instructionsPerCall: instructions === undefined ? undefined : instructions / sorted.length,
   };
 }
 
@@ -90,7 +139,16 @@ function report(name: string, rounds: Round[]) {
   console.log(
     `${name.padEnd(9)} ${rate.toFixed(0).padStart(7)} calls/s  p50 ${p50.toFixed(2)} ms  p99 ${p99.toFixed(2)} ms  server CPU ${cpu.toFixed(1)} µs/call  (rounds: ${each})`,
   );
+  if (CALLGRIND) {
+    const ir = rounds.map((r) => r.instructionsPerCall ?? NaN);
+    console.log(`${"".padEnd(9)} server instructions ${(median(ir) / 1000).toFixed(1)}k/call  (rounds: ${ir.map((x) => (x / 1000).toFixed(1)).join(" ")})`);
+  }
   return cpu;
+}
+
+/** The median over rounds of a/b, each round of `a` against the `b` round run next to it. */
+function pairedRatio(a: Round[], b: Round[], of: (r: Round) => number): number {
+  return median(a.map((r, i) => of(r) / of(b[i]!)));
 }
 
 async function main() {
@@ -98,8 +156,9 @@ async function main() {
   // (parsing traceparent, recording a child span) as it would in production with Jaeger on.
   initTelemetry({ serviceName: "bench-client", spanProcessors: [discardProcessor] });
   if (PIN) pin(process.pid, 0);
-  const bare = await startServer("bare");
-  const platform = await startServer("platform");
+  const sink = await startOtlpSink();
+  const bare = await startServer("bare", sink.endpoint);
+  const platform = await startServer("platform", sink.endpoint);
 
   const def = grpcMethodDefinition(CatalogService.method.getProduct);
   const bareClient = new Client(`127.0.0.1:${bare.port}`, ChannelCredentials.createInsecure());
@@ -109,29 +168,44 @@ async function main() {
         err ? reject(err) : resolve(res),
       ),
     );
-  const platformClient = createClient(CatalogService, { name: "catalog", address: `127.0.0.1:${platform.port}` });
+  const platformClient = createClient(CatalogService, { service: "bench", name: "catalog", address: `127.0.0.1:${platform.port}`, timeoutMs: CLIENT_TIMEOUT_MS });
   const platformCall: Call = () => platformClient.getProduct(request);
-  const controlClient = createClient(CatalogService, { name: "catalog-bare", address: `127.0.0.1:${bare.port}` });
+  const controlClient = createClient(CatalogService, { service: "bench", name: "catalog-bare", address: `127.0.0.1:${bare.port}`, timeoutMs: CLIENT_TIMEOUT_MS });
   const controlCall: Call = () => controlClient.getProduct(request);
 
   console.log(
     `rpc hop: ${IN_FLIGHT} in flight, reply ${toBinary(GetProductResponseSchema, benchReply()).byteLength} bytes, ${CALLS} calls x ${ROUNDS} rounds per variant`,
   );
-  await drive(bareCall, 5000); // warm-up: JIT, connections, validator plans
-  await drive(platformCall, 5000);
-  await drive(controlCall, 5000);
+  const started = performance.now();
+  await drive(bareCall, WARM_UP); // warm-up: JIT, connections, validator plans
+  await drive(platformCall, WARM_UP);
+  await drive(controlCall, WARM_UP);
 
   const results = { bare: [] as Round[], platform: [] as Round[], control: [] as Round[] };
+  let spans = 0;
   for (let i = 0; i < ROUNDS; i++) {
-    results.bare.push(await round(bare.child, bareCall));
-    results.platform.push(await round(platform.child, platformCall));
-    results.control.push(await round(bare.child, controlCall));
+    results.bare.push(await round(bare, bareCall));
+    const before = sink.spans();
+    results.platform.push(await round(platform, platformCall));
+    spans += sink.spans() - before;
+    results.control.push(await round(bare, controlCall));
   }
   const a = report("bare", results.bare);
   const b = report("platform", results.platform);
   const c = report("control", results.control);
-  console.log(`platform/bare server CPU per call: ${(b / a).toFixed(2)}x (target <= 1.25x)`);
+  const cpuOf = (r: Round) => r.cpuUsPerCall;
+  console.log(
+    `platform/bare server CPU per call: ${(b / a).toFixed(2)}x of the medians, ${pairedRatio(results.platform, results.bare, cpuOf).toFixed(2)}x median of paired rounds (target <= 1.25x)`,
+  );
   console.log(`platform/control (same client on both servers): ${(b / c).toFixed(2)}x`);
+  if (CALLGRIND) {
+    const irOf = (r: Round) => r.instructionsPerCall ?? NaN;
+    const ir = (rs: Round[]) => median(rs.map(irOf));
+    console.log(`platform/bare server instructions per call: ${(ir(results.platform) / ir(results.bare)).toFixed(2)}x; platform/control ${(ir(results.platform) / ir(results.control)).toFixed(2)}x`);
+  }
+  const platformCalls = results.platform.reduce((n, r) => n + r.calls, 0);
+  // Exports are batched, so a round's spans can arrive in the next one: the ratio is over all rounds.
+  console.log(`spans exported per platform call: ${(spans / platformCalls).toFixed(2)}; ${((performance.now() - started) / 1000).toFixed(0)} s`);
 
   bareClient.close();
   platformClient.close();
@@ -140,6 +214,8 @@ async function main() {
     s.child.send("exit");
     await once(s.child, "exit");
   }
+  await sink.close();
+  if (CALLGRIND) rmSync(callgrindDir, { recursive: true, force: true });
 }
 
 await main();

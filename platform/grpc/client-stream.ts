@@ -15,7 +15,7 @@ export interface StreamCall {
   open(): ClientReadableStream<unknown>;
   /** Hooks cancellation (caller's signal, inbound call) to `cancel`; returns the undo. */
   link(cancel: () => void): () => void;
-  /** Ends the client span. */
+  /** Ends the client span and counts the call in the metrics. */
   end(code: Code, err?: unknown): void;
 }
 

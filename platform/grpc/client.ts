@@ -1,20 +1,23 @@
 // The one way a service calls another: a promise-based client typed from the generated
 // descriptor, with the platform's call policy applied to every call.
 //
-//   const inventory = createClient(InventoryService, { name: "inventory", address: config.INVENTORY_ADDR });
+//   const inventory = createClient(InventoryService, { service: "order", name: "inventory", address: config.INVENTORY_ADDR });
 //   const { reservation } = await inventory.reserveStock({ orderId, lines });
 //
 // Per call: the deadline is the earliest of the explicit timeout, the peer's default timeout
 // and what is left of the inbound call being served; a client span carries the trace to the
 // peer; the inbound caller's `authorization` is forwarded (every service re-checks identity);
 // cancellation of the inbound call cancels the outgoing one; retries and the circuit breaker
-// follow client-policies.ts; and every failure comes back as a ShopError.
+// follow client-policies.ts; every failure comes back as a ShopError; and the call, its retries
+// and the peer's breaker state are counted in the RPC metrics (platform/metrics).
 import { create, type DescMessage, type DescMethod, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel as Idempotency } from "@bufbuild/protobuf/wkt";
 import { Client, Metadata, type ChannelOptions } from "@grpc/grpc-js";
-import { SpanKind, SpanStatusCode, trace, type Context, type Span, type SpanOptions } from "@opentelemetry/api";
+import { SpanKind, SpanStatusCode, trace, type Context, type Span, type SpanOptions, type TextMapSetter } from "@opentelemetry/api";
 import { Code, ShopError, deadlineExceeded, fromServiceError } from "../errors.js";
-import { context, getTracer, injectContext } from "../telemetry.js";
+import { clientCallMetrics, type ClientCallMetrics } from "../metrics/record.js";
+import { watchBreaker } from "../metrics/watch.js";
+import { context, getTracer, injectTraceContext } from "../telemetry.js";
 import { currentCall, type CallContext } from "./call-context.js";
 import {
   breakerState,
@@ -30,7 +33,9 @@ import { grpcMethodDefinition, type GrpcMethodDefinition } from "./service-defin
 import { openStream, type StreamCall } from "./client-stream.js";
 
 export interface ClientOptions {
-  /** The peer's name in errors, logs and spans, e.g. "inventory". */
+  /** The calling service's name, e.g. "order": the `service` label of the client's metrics. */
+  readonly service: string;
+  /** The peer's name in errors, logs, spans and metrics, e.g. "inventory". */
   readonly name: string;
   /** `host:port` (or any grpc-js target, e.g. `dns:///inventory:50051`). */
   readonly address: string;
@@ -73,11 +78,13 @@ export type ServiceClient<S extends DescService> = {
 export interface ClientControl {
   /** For metrics and health pages: "open" means calls to this peer currently fail fast. */
   breakerState(): BreakerState;
-  /** Closes the channel; calls in flight fail with CANCELLED or UNAVAILABLE. */
+  /** Closes the channel (calls in flight fail with CANCELLED or UNAVAILABLE) and stops reporting the breaker. */
   close(): void;
 }
 
 export interface Peer {
+  /** The calling service. */
+  readonly service: string;
   readonly name: string;
   readonly client: Client;
   readonly timeoutMs: number;
@@ -100,10 +107,14 @@ export function createClient<S extends DescService>(service: S, opts: ClientOpti
   // One channel (and so one connection) per peer, shared by all its methods.
   const client = new Client(opts.address, channelCredentials(opts.tls), channelOptions);
   const breaker = createBreaker(opts.breaker);
-  const peer: Peer = { name: opts.name, client, timeoutMs: opts.timeoutMs ?? 5000, retry: opts.retry ?? {}, breaker };
+  const peer: Peer = { service: opts.service, name: opts.name, client, timeoutMs: opts.timeoutMs ?? 5000, retry: opts.retry ?? {}, breaker };
+  const unwatch = watchBreaker(opts.service, opts.name, () => breakerState(breaker));
   const out: Record<string, unknown> = {
     breakerState: () => breakerState(breaker),
-    close: () => client.close(),
+    close: () => {
+      unwatch();
+      client.close();
+    },
   };
   for (const method of service.methods) {
     if (method.localName in out) throw new Error(`${service.typeName}.${method.name} clashes with the client's ${method.localName}()`);
@@ -120,12 +131,18 @@ function spanOptions(method: DescMethod, peer: Peer): SpanOptions {
   };
 }
 
+function callMetrics(method: DescMethod, peer: Peer): ClientCallMetrics {
+  return clientCallMetrics({ service: peer.service, peer: peer.name, method: method.name });
+}
+
 function unaryCaller(method: DescMethod, peer: Peer) {
   const def = grpcMethodDefinition(method);
   const spanName = `${method.parent.typeName}/${method.name}`;
   const options = spanOptions(method, peer);
   const retried = method.idempotency !== Idempotency.IDEMPOTENCY_UNKNOWN;
+  const metrics = callMetrics(method, peer);
   return async (request: MessageInitShape<DescMessage>, callOpts?: CallOptions): Promise<unknown> => {
+    const started = performance.now();
     const inbound = currentCall();
     const now = Date.now();
     const timeout = Math.min(callOpts?.timeoutMs ?? Infinity, peer.timeoutMs);
@@ -136,17 +153,23 @@ function unaryCaller(method: DescMethod, peer: Peer) {
     const otel = trace.setSpan(parent, span);
     let attempt = 0;
     const once = () => {
-      if (++attempt > 1 && span.isRecording()) span.addEvent("retry", { attempt });
+      if (++attempt > 1) {
+        metrics.retry();
+        if (span.isRecording()) span.addEvent("retry", { attempt });
+      }
       return peer.breaker.execute(() => invokeUnary(peer, def, message, outgoingMetadata(otel, inbound, callOpts), deadline, inbound, callOpts));
     };
     try {
       if (deadline <= now) throw deadlineExceeded(`no time left to call ${peer.name}`);
       const response = retried ? await withRetries(once, peer.retry, deadline) : await once();
       endSpan(span, Code.OK);
+      metrics.call(Code.OK, (performance.now() - started) / 1000);
       return response;
     } catch (e) {
       const err = toClientError(e, peer.name);
-      endSpan(span, err instanceof ShopError ? err.code : Code.UNKNOWN, err);
+      const code = err instanceof ShopError ? err.code : Code.UNKNOWN;
+      endSpan(span, code, err);
+      metrics.call(code, (performance.now() - started) / 1000);
       throw err;
     }
   };
@@ -194,7 +217,9 @@ function streamCaller(method: DescMethod, peer: Peer) {
   const def = grpcMethodDefinition(method);
   const spanName = `${method.parent.typeName}/${method.name}`;
   const options = spanOptions(method, peer);
+  const metrics = callMetrics(method, peer);
   return (request: MessageInitShape<DescMessage>, callOpts?: CallOptions): AsyncIterable<unknown> => {
+    const started = performance.now();
     const inbound = currentCall();
     // Streams (live updates) may rightly run for hours: only an explicit or inherited deadline applies.
     const timeout = callOpts?.timeoutMs !== undefined ? Date.now() + callOpts.timeoutMs : Infinity;
@@ -207,17 +232,20 @@ function streamCaller(method: DescMethod, peer: Peer) {
       open: () =>
         peer.client.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, create(method.input, request) as never, outgoingMetadata(otel, inbound, callOpts), Number.isFinite(deadline) ? { deadline } : {}),
       link: (cancel) => linkCancellation(cancel, inbound, callOpts),
-      end: (code, err) => endSpan(span, code, err),
+      end: (code, err) => {
+        endSpan(span, code, err);
+        metrics.call(code, (performance.now() - started) / 1000);
+      },
     };
     return openStream(start);
   };
 }
 
+const metadataSetter: TextMapSetter<Metadata> = { set: (md, key, value) => md.set(key, value) };
+
 function outgoingMetadata(otel: Context, inbound: CallContext | undefined, callOpts: CallOptions | undefined): Metadata {
   const md = new Metadata();
-  const carrier: Record<string, unknown> = {};
-  injectContext(carrier, otel);
-  for (const key in carrier) md.set(key, carrier[key] as string);
+  injectTraceContext(otel, md, metadataSetter);
   // Identity is re-checked by every service, so the end user's token travels with the request.
   const auth = inbound?.metadata.get("authorization")[0];
   if (typeof auth === "string") md.set("authorization", auth);

@@ -8,16 +8,21 @@
 //
 // It is written as plain functions around grpc-js's callback API rather than as grpc-js
 // interceptors: interceptors cannot see the decoded request (needed for validation) and each
-// layer would allocate listener objects per call. This path runs for every RPC in the shop,
-// so it avoids per-call work that is not needed: the logger child, the AbortController and the
-// cancellation listener are created only if the handler asks for them, span attributes are set
-// only on recording spans, and the debug line is skipped unless debug is on.
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type SpanOptions } from "@opentelemetry/api";
-import type { DescMethod, Message } from "@bufbuild/protobuf";
+// layer would allocate listener objects per call. This path runs for every RPC in the shop, so
+// what can be decided per method (span name and attributes, access level, metric label
+// children) is decided once at registration, and per call it avoids work that is not needed:
+// a unary call runs synchronously up to the handler (an anonymous caller costs no promise; on
+// Node 20 every promise also costs the context manager's async hook), the logger child, the
+// AbortController and the cancellation listener are created only if the handler asks for them,
+// span attributes are set only on recording spans, and the debug line is skipped unless debug
+// is on. See docs/architecture.md ("What a call costs") for the measurements behind this.
+import { SpanKind, SpanStatusCode, trace, type Context, type Span, type SpanOptions, type TextMapGetter } from "@opentelemetry/api";
+import type { DescMessage, DescMethod, Message } from "@bufbuild/protobuf";
 import type { Metadata, ServerUnaryCall, ServerWritableStream, handleServerStreamingCall, handleUnaryCall, sendUnaryData } from "@grpc/grpc-js";
 import { Code, ShopError, deadlineExceeded, isShopError, toStatus } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { extractContext, getTracer } from "../telemetry.js";
+import { serverCallMetrics, type ServerCallMetrics } from "../metrics/record.js";
+import { extractTraceContext, getTracer } from "../telemetry.js";
 import { runInCall, type Authenticate, type CallContext, type Caller } from "./call-context.js";
 import type { RequestValidator } from "./request-validator.js";
 import { accessDenial, accessOf, type Access } from "./access.js";
@@ -27,6 +32,8 @@ export type ServerStreamingFn = (request: Message, ctx: CallContext) => AsyncIte
 
 /** What the server hands every method handler; built once per server. */
 export interface HandlerEnv {
+  /** The serving service's name (`catalog`): the `service` label of its RPC metrics. */
+  readonly service: string;
   readonly log: Logger;
   readonly debug: boolean;
   readonly authenticate: Authenticate | undefined;
@@ -38,18 +45,22 @@ const STATUS_ATTR = "rpc.grpc.status_code";
 // OpenTelemetry's RPC conventions: on a server span only these codes are the server's fault.
 const serverFaults = new Set([Code.UNKNOWN, Code.DEADLINE_EXCEEDED, Code.UNIMPLEMENTED, Code.INTERNAL, Code.UNAVAILABLE, Code.DATA_LOSS]);
 
+/** Everything about a method the pipeline needs, computed once when it is registered. */
 interface MethodInfo {
   readonly method: DescMethod;
+  readonly input: DescMessage;
   readonly spanName: string;
   readonly spanOptions: SpanOptions;
   readonly rpc: string;
   readonly access: Access;
+  readonly metrics: ServerCallMetrics;
 }
 
-function methodInfo(method: DescMethod): MethodInfo {
+function methodInfo(method: DescMethod, env: HandlerEnv): MethodInfo {
   const service = method.parent.typeName;
   return {
     method,
+    input: method.input,
     spanName: `${service}/${method.name}`,
     spanOptions: {
       kind: SpanKind.SERVER,
@@ -57,6 +68,7 @@ function methodInfo(method: DescMethod): MethodInfo {
     },
     rpc: `${service}/${method.name}`,
     access: accessOf(method),
+    metrics: serverCallMetrics({ service: env.service, method: method.name }),
   };
 }
 
@@ -70,17 +82,19 @@ class ServerCall implements CallContext {
   readonly deadline: number;
   caller: Caller | undefined = undefined;
   readonly access: Access;
+  readonly span: Span;
+  /** The OpenTelemetry context the call runs in: the server span under the caller's trace. */
+  readonly otel: Context;
   /** Set once a status is decided (by us or by grpc-js cancelling); later outcomes are dropped. */
   private done = false;
   private controller: AbortController | undefined;
   private abortReason: ShopError | undefined;
   private logger: Logger | undefined;
-  private readonly started = performance.now();
+  private readonly started: number;
 
   constructor(
     private readonly info: MethodInfo,
     private readonly env: HandlerEnv,
-    readonly span: Span,
     private readonly call: GrpcCall,
   ) {
     this.service = info.method.parent.typeName;
@@ -89,6 +103,10 @@ class ServerCall implements CallContext {
     this.access = info.access;
     const deadline = call.getDeadline();
     this.deadline = typeof deadline === "number" ? deadline : deadline.getTime();
+    const parent = extractTraceContext(call.metadata, metadataGetter);
+    this.span = tracer.startSpan(info.spanName, info.spanOptions, parent);
+    this.otel = trace.setSpan(parent, this.span);
+    this.started = info.metrics.start();
   }
 
   // Created on first use: most handlers never look, and an AbortController plus a listener on
@@ -120,6 +138,7 @@ class ServerCall implements CallContext {
     this.done = true;
     if (this.span.isRecording()) this.span.setAttribute(STATUS_ATTR, Code.OK);
     this.span.end();
+    this.info.metrics.end(Code.OK, this.started);
     if (this.env.debug) this.log.debug("rpc ok", { ms: this.elapsed() });
     return true;
   }
@@ -166,6 +185,7 @@ class ServerCall implements CallContext {
       }
     }
     span.end();
+    this.info.metrics.end(code, this.started);
   }
 
   private elapsed(): number {
@@ -173,19 +193,14 @@ class ServerCall implements CallContext {
   }
 }
 
-/** The caller's trace context. Only W3C trace context crosses gRPC hops (the shop uses no baggage). */
-function parentContext(md: Metadata): Context {
-  const traceparent = md.get("traceparent")[0];
-  if (traceparent === undefined) return ROOT_CONTEXT;
-  const tracestate = md.get("tracestate")[0];
-  return extractContext(tracestate === undefined ? { traceparent } : { traceparent, tracestate }, ROOT_CONTEXT);
-}
-
-function startCall(info: MethodInfo, env: HandlerEnv, call: GrpcCall): { ctx: ServerCall; otel: Context } {
-  const parent = parentContext(call.metadata);
-  const span = tracer.startSpan(info.spanName, info.spanOptions, parent);
-  return { ctx: new ServerCall(info, env, span, call), otel: trace.setSpan(parent, span) };
-}
+/** Only W3C trace context crosses gRPC hops (the shop uses no baggage). */
+const metadataGetter: TextMapGetter<Metadata> = {
+  keys: (md) => Object.keys(md.getMap()),
+  get: (md, key) => {
+    const values = md.get(key);
+    return values.length === 0 ? undefined : (values as string[]);
+  },
+};
 
 /** Authenticates the caller and applies the method's access level; throws the refusal. */
 async function admit(ctx: ServerCall, env: HandlerEnv): Promise<void> {
@@ -194,31 +209,66 @@ async function admit(ctx: ServerCall, env: HandlerEnv): Promise<void> {
   if (denied) throw denied;
 }
 
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as Partial<Promise<T>> | undefined)?.then === "function";
+}
+
 export function unaryHandler(method: DescMethod, impl: UnaryFn, env: HandlerEnv): handleUnaryCall<Message, unknown> {
-  const info = methodInfo(method);
-  const serve = async (ctx: ServerCall, request: Message, callback: sendUnaryData<unknown>): Promise<void> => {
+  const info = methodInfo(method, env);
+  const { authenticate, validate } = env;
+  const fail = (ctx: ServerCall, callback: sendUnaryData<unknown>, err: unknown): void => {
+    const status = ctx.fail(err);
+    if (status) callback(status);
+  };
+  // The rest of the pipeline once the caller is known; runs in the call's context.
+  const serve = (ctx: ServerCall, request: Message, callback: sendUnaryData<unknown>, caller: Caller | undefined): void => {
+    let response: Promise<unknown>;
     try {
-      await admit(ctx, env);
-      env.validate(method.input, request);
-      const response = await impl(request, ctx);
-      if (ctx.succeed()) callback(null, response);
+      ctx.caller = caller;
+      const denied = accessDenial(info.access, caller);
+      if (denied) throw denied;
+      validate(info.input, request);
+      response = impl(request, ctx);
     } catch (err) {
-      const status = ctx.fail(err);
-      if (status) callback(status);
+      fail(ctx, callback, err);
+      return;
+    }
+    response.then(
+      (res) => {
+        if (ctx.succeed()) callback(null, res);
+      },
+      (err: unknown) => fail(ctx, callback, err),
+    );
+  };
+  const start = (ctx: ServerCall, request: Message, callback: sendUnaryData<unknown>): void => {
+    let caller: Caller | undefined | Promise<Caller | undefined>;
+    try {
+      caller = authenticate?.(ctx.metadata);
+    } catch (err) {
+      fail(ctx, callback, err);
+      return;
+    }
+    if (isPromise(caller)) {
+      caller.then(
+        (c) => serve(ctx, request, callback, c),
+        (err: unknown) => fail(ctx, callback, err),
+      );
+    } else {
+      serve(ctx, request, callback, caller);
     }
   };
   return (call, callback) => {
-    const { ctx, otel } = startCall(info, env, call);
-    void runInCall(otel, ctx, serve, ctx, call.request, callback); // serve settles every outcome itself
+    const ctx = new ServerCall(info, env, call);
+    runInCall(ctx.otel, ctx, start, ctx, call.request, callback);
   };
 }
 
 export function serverStreamingHandler(method: DescMethod, impl: ServerStreamingFn, env: HandlerEnv): handleServerStreamingCall<Message, unknown> {
-  const info = methodInfo(method);
+  const info = methodInfo(method, env);
   const serve = async (ctx: ServerCall, call: ServerWritableStream<Message, unknown>): Promise<void> => {
     try {
       await admit(ctx, env);
-      env.validate(method.input, call.request);
+      env.validate(info.input, call.request);
       for await (const item of impl(call.request, ctx)) {
         if (ctx.settled()) return; // cancelled: leaving the loop calls the generator's return()
         // Respect flow control: a slow reader must not make us buffer an unbounded stream.
@@ -231,8 +281,8 @@ export function serverStreamingHandler(method: DescMethod, impl: ServerStreaming
     }
   };
   return (call) => {
-    const { ctx, otel } = startCall(info, env, call);
-    void runInCall(otel, ctx, serve, ctx, call); // serve settles every outcome itself
+    const ctx = new ServerCall(info, env, call);
+    void runInCall(ctx.otel, ctx, serve, ctx, call); // serve settles every outcome itself
   };
 }
 

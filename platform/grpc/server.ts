@@ -1,12 +1,12 @@
 // The one way a service serves gRPC. A service's main.ts does, in a few lines:
 //
-//   const server = createGrpcServer({ log, authenticate, readiness: [{ name: "postgres", check: db.ping }] });
+//   const server = createGrpcServer({ service: "catalog", log, authenticate, readiness: [{ name: "postgres", check: db.ping }] });
 //   server.add(CatalogService, createCatalogService({ store }));
 //   await server.listen(`0.0.0.0:${config.GRPC_PORT}`);
 //   onSignal(() => server.shutdown(10_000));
 //
-// and gets tracing, deadlines, auth, validation and error mapping on every call (see
-// method-handler.ts), the health service with real readiness, reflection, explicit resource
+// and gets tracing, RPC metrics, deadlines, auth, validation and error mapping on every call
+// (see method-handler.ts), the health service with real readiness, reflection, explicit resource
 // limits, and a graceful shutdown that drains in-flight calls.
 import type { DescMessage, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import { Server, type ServerOptions, type UntypedServiceImplementation } from "@grpc/grpc-js";
@@ -50,6 +50,8 @@ export type ServiceImpl<S extends DescService> = {
 };
 
 export interface GrpcServerOptions {
+  /** The service's name (`catalog`): the `service` label of its RPC metrics. */
+  readonly service: string;
   readonly log: Logger;
   /** Establishes the caller from metadata on every call; without it every caller is anonymous. */
   readonly authenticate?: Authenticate;
@@ -97,6 +99,7 @@ export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
   };
   const server = new Server(options);
   const env: HandlerEnv = {
+    service: opts.service,
     log,
     debug: log.isEnabled("debug"),
     authenticate: opts.authenticate,

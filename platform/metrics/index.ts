@@ -3,6 +3,7 @@
 export * from "./registry.js";
 export {
   checkoutStepNames,
+  clientCallMetrics,
   codeName,
   consumeOutcomes,
   recordClientCall,
@@ -14,12 +15,15 @@ export {
   recordCheckoutStep,
   recordOutboxPublished,
   recordServerCall,
+  serverCallMetrics,
   startServerCall,
   type CheckoutStep,
+  type ClientCallMetrics,
   type ClientRpcLabels,
   type ConsumedEvent,
   type ConsumeOutcome,
   type RpcLabels,
+  type ServerCallMetrics,
 } from "./record.js";
 export { watchBreaker, watchDbPool, watchOutbox, watchQueue, type DbPoolStats, type OutboxReading, type QueueReading } from "./watch.js";
 export { startMetricsServer, type MetricsServer, type MetricsServerOptions } from "./metrics-server.js";

@@ -15,8 +15,8 @@ import {
   rpcClientRequests,
   rpcClientRetries,
   rpcServerDuration,
-  rpcServerInFlight,
   rpcServerRequests,
+  serverInFlight,
 } from "./registry.js";
 
 /** `5` or `"NOT_FOUND"` -> `"NOT_FOUND"`: dashboards select on names, not numbers. */
@@ -32,18 +32,58 @@ export interface RpcLabels {
 }
 
 /**
+ * The metrics of one served method, built once (the gRPC server does it when a method is
+ * registered) so a call costs two increments of plain numbers and the cached label children of
+ * its final code: no label objects are built and no label set is looked up per call.
+ */
+export interface ServerCallMetrics {
+  /** A call started; returns its start time (`performance.now()`) for `end`. */
+  start(): number;
+  /** The call ended with `code`, `startedAt` being what `start` returned. Once per call. */
+  end(code: Code, startedAt: number): void;
+}
+
+const serverMetrics = new Map<string, ServerCallMetrics>();
+
+export function serverCallMetrics(labels: RpcLabels): ServerCallMetrics {
+  const key = `${labels.service}\u0000${labels.method}`;
+  let m = serverMetrics.get(key);
+  if (m) return m;
+  const { service, method } = labels;
+  const inFlight = { labels: { service, method }, value: 0 };
+  serverInFlight.set(key, inFlight);
+  const byCode = childrenByCode((code) => ({
+    requests: rpcServerRequests.labels(service, method, code),
+    duration: rpcServerDuration.labels(service, method, code),
+  }));
+  m = {
+    start() {
+      inFlight.value++;
+      return performance.now();
+    },
+    end(code, startedAt) {
+      inFlight.value--;
+      const c = byCode(code);
+      c.requests.inc();
+      c.duration.observe((performance.now() - startedAt) / 1000);
+    },
+  };
+  serverMetrics.set(key, m);
+  return m;
+}
+
+/**
  * Marks a served call as started; the returned function ends it with its status code. Call the
  * end exactly once, also for calls refused before the handler ran (UNAUTHENTICATED...).
  */
 export function startServerCall(labels: RpcLabels): (code: Code | string) => void {
-  const started = process.hrtime.bigint();
-  rpcServerInFlight.inc({ service: labels.service, method: labels.method });
+  const m = serverCallMetrics(labels);
+  const started = m.start();
   let ended = false;
   return (code) => {
     if (ended) return;
     ended = true;
-    rpcServerInFlight.dec({ service: labels.service, method: labels.method });
-    recordServerCall(labels, code, secondsSince(started));
+    m.end(codeOf(code), started);
   };
 }
 
@@ -58,15 +98,57 @@ export interface ClientRpcLabels extends RpcLabels {
   readonly peer: string;
 }
 
+/** The metrics of one method of one peer's client, built once when the client is created. */
+export interface ClientCallMetrics {
+  /** One outgoing call, after its retries, with the code the caller saw. */
+  call(code: Code, seconds: number): void;
+  retry(): void;
+}
+
+const clientMetrics = new Map<string, ClientCallMetrics>();
+
+export function clientCallMetrics(labels: ClientRpcLabels): ClientCallMetrics {
+  const key = `${labels.service}\u0000${labels.peer}\u0000${labels.method}`;
+  let m = clientMetrics.get(key);
+  if (m) return m;
+  const { service, peer, method } = labels;
+  const retries = rpcClientRetries.labels(service, peer, method);
+  const byCode = childrenByCode((code) => ({
+    requests: rpcClientRequests.labels(service, peer, method, code),
+    duration: rpcClientDuration.labels(service, peer, method, code),
+  }));
+  m = {
+    call(code, seconds) {
+      const c = byCode(code);
+      c.requests.inc();
+      c.duration.observe(seconds);
+    },
+    retry: () => retries.inc(),
+  };
+  clientMetrics.set(key, m);
+  return m;
+}
+
 /** One outgoing call, after its retries, with the code the caller saw. */
 export function recordClientCall(labels: ClientRpcLabels, code: Code | string, seconds: number): void {
-  const l = { service: labels.service, peer: labels.peer, method: labels.method, code: codeName(code) };
-  rpcClientRequests.inc(l);
-  rpcClientDuration.observe(l, seconds);
+  clientCallMetrics(labels).call(codeOf(code), seconds);
 }
 
 export function recordClientRetry(labels: ClientRpcLabels): void {
-  rpcClientRetries.inc({ service: labels.service, peer: labels.peer, method: labels.method });
+  clientCallMetrics(labels).retry();
+}
+
+/** Label children per status code, made on a code's first use (most methods only ever see a few codes). */
+function childrenByCode<T>(make: (code: string) => T): (code: Code) => T {
+  const cache: (T | undefined)[] = [];
+  return (code) => (cache[code] ??= make(codeName(code)));
+}
+
+/** A code given by name (`"NOT_FOUND"`) as its number; unknown names count as UNKNOWN. */
+function codeOf(code: Code | string): Code {
+  if (typeof code !== "string") return code;
+  const n = (Code as unknown as Record<string, number | undefined>)[code];
+  return typeof n === "number" ? n : Code.UNKNOWN;
 }
 
 /** One HTTP request answered by the gateway; `procedure` is the RPC path or a fixed route (`/healthz`). */
@@ -120,8 +202,4 @@ export type CheckoutStep = (typeof checkoutStepNames)[number];
 
 export function recordCheckoutStep(step: CheckoutStep, outcome: "ok" | "failed"): void {
   checkoutSteps.inc({ step, outcome });
-}
-
-function secondsSince(started: bigint): number {
-  return Number(process.hrtime.bigint() - started) / 1e9;
 }

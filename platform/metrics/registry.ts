@@ -35,11 +35,20 @@ export const rpcServerDuration = new Histogram({
   registers: [registry],
 });
 
-export const rpcServerInFlight = new Gauge({
+/**
+ * Calls being served right now per method, kept as plain numbers by record.ts (a gauge's inc and
+ * dec would hash the label set twice per call) and copied into the gauge at scrape time.
+ */
+export const serverInFlight = new Map<string, { readonly labels: { service: string; method: string }; value: number }>();
+
+export const rpcServerInFlight: Gauge<"service" | "method"> = new Gauge({
   name: "shop_rpc_server_in_flight",
   help: "gRPC calls being served right now",
   labelNames: ["service", "method"] as const,
   registers: [registry],
+  collect: () => {
+    for (const c of serverInFlight.values()) rpcServerInFlight.set(c.labels, c.value);
+  },
 });
 
 export const rpcClientRequests = new Counter({

@@ -70,7 +70,7 @@ describe("service bootstrap (real PostgreSQL and RabbitMQ)", () => {
 
     it("keeps one trace across the client-server hop and the outbox publish-consume hop", async () => {
       spans.reset();
-      const client = createClient(CatalogService, { name: "fixture", address: `127.0.0.1:${svc.port}` });
+      const client = createClient(CatalogService, { service: "test", name: "fixture", address: `127.0.0.1:${svc.port}` });
       try {
         const created = await client.createProduct({
           slug: "trace-shirt",
@@ -104,7 +104,7 @@ describe("service bootstrap (real PostgreSQL and RabbitMQ)", () => {
     });
 
     it("answers domain errors with their gRPC code", async () => {
-      const client = createClient(CatalogService, { name: "fixture", address: `127.0.0.1:${svc.port}` });
+      const client = createClient(CatalogService, { service: "test", name: "fixture", address: `127.0.0.1:${svc.port}` });
       try {
         await assert.rejects(client.getProduct({ lookup: { case: "slug", value: "no-such-thing" } }), (err: ShopError) => err.code === Code.NOT_FOUND);
       } finally {
@@ -172,7 +172,7 @@ describe("service bootstrap (real PostgreSQL and RabbitMQ)", () => {
         assert.equal(idle.value("shop_events_dead_letters", { ...fixture, queue }), 0);
         assert.ok(idle.value("process_cpu_seconds_total") !== undefined);
 
-        const client = createClient(CatalogService, { name: "fixture", address: `127.0.0.1:${grpcPort}` });
+        const client = createClient(CatalogService, { service: "test", name: "fixture", address: `127.0.0.1:${grpcPort}` });
         try {
           for (const slug of ["metrics-a", "metrics-b", "metrics-c"]) {
             await client.createProduct({ slug, name: slug, skus: [{ code: slug.toUpperCase(), price: { amountMinor: 100n, currencyCode: "EUR" } }] });

@@ -48,7 +48,7 @@ export async function serveDouble<S extends DescService>(service: S, impl: Parti
       return fn(req, ctx);
     };
   }
-  const server = createGrpcServer({ log: quietLog, reflection: false, ...(authenticate ? { authenticate } : {}) });
+  const server = createGrpcServer({ service: "test-double", log: quietLog, reflection: false, ...(authenticate ? { authenticate } : {}) });
   server.add(service, wrapped as ServiceImpl<S>);
   const port = await server.listen("127.0.0.1:0");
   return {

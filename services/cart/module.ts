@@ -35,13 +35,13 @@ export function createCartModule(opts: CartModuleOptions = {}): ServiceModule<ty
     async setup({ name, config, db, bus, log, server, onStop }) {
       let catalog = opts.catalog;
       if (!catalog) {
-        const client = createClient(CatalogService, { name: "catalog", address: config.CATALOG_ADDR, timeoutMs: config.CATALOG_TIMEOUT });
+        const client = createClient(CatalogService, { service: name, name: "catalog", address: config.CATALOG_ADDR, timeoutMs: config.CATALOG_TIMEOUT });
         onStop(() => client.close());
         catalog = createGrpcCatalog(client);
       }
       let availability = opts.availability;
       if (!availability) {
-        const client = createClient(InventoryService, { name: "inventory", address: config.INVENTORY_ADDR, timeoutMs: config.INVENTORY_TIMEOUT });
+        const client = createClient(InventoryService, { service: name, name: "inventory", address: config.INVENTORY_ADDR, timeoutMs: config.INVENTORY_TIMEOUT });
         onStop(() => client.close());
         availability = createInventoryAvailability(client);
       }

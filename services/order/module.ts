@@ -49,7 +49,7 @@ export function createOrderModule(opts: OrderModuleOptions = {}): ServiceModule<
       const onStop = (fn: () => Promise<void> | void) => parts.onStop(fn);
       function peer<S extends DescService, T>(given: T | undefined, service: S, name: string, address: string, adapt: (c: ServiceClient<S>) => T): T {
         if (given) return given;
-        const client = createClient(service, { name, address, timeoutMs: config.PEER_TIMEOUT });
+        const client = createClient(service, { service: parts.name, name, address, timeoutMs: config.PEER_TIMEOUT });
         onStop(() => client.close());
         return adapt(client);
       }

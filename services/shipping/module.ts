@@ -38,7 +38,7 @@ export function createShippingModule(opts: ShippingModuleOptions = {}): ServiceM
       const onStop = (fn: () => Promise<void> | void) => parts.onStop(fn);
       let weights = opts.weights;
       if (!weights) {
-        const client = createClient(CatalogService, { name: "catalog", address: config.CATALOG_ADDR, timeoutMs: config.CATALOG_TIMEOUT });
+        const client = createClient(CatalogService, { service: name, name: "catalog", address: config.CATALOG_ADDR, timeoutMs: config.CATALOG_TIMEOUT });
         onStop(() => client.close());
         weights = createCatalogWeights(client);
       }

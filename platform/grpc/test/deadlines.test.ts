@@ -60,7 +60,7 @@ describe("grpc deadlines", () => {
     });
     running.push(b);
     // A calls B from inside its handler, without a timeout of its own; B's client default is long.
-    const toB = createClient(CatalogService, { name: "b", address: b.address, timeoutMs: 60_000 });
+    const toB = createClient(CatalogService, { service: "test", name: "b", address: b.address, timeoutMs: 60_000 });
     let seenByA: CallContext | undefined;
     const a = await startCatalog({
       getProduct: async (req, ctx) => {
@@ -90,7 +90,7 @@ describe("grpc deadlines", () => {
       },
     });
     running.push(b);
-    const toB = createClient(CatalogService, { name: "b", address: b.address });
+    const toB = createClient(CatalogService, { service: "test", name: "b", address: b.address });
     let errInA: unknown;
     let aFinished!: () => void;
     const done = new Promise<void>((r) => (aFinished = r));
@@ -134,7 +134,7 @@ describe("grpc deadlines", () => {
       },
     });
     running.push(b);
-    const toB = createClient(CatalogService, { name: "b", address: b.address, timeoutMs: 30_000 });
+    const toB = createClient(CatalogService, { service: "test", name: "b", address: b.address, timeoutMs: 30_000 });
     const a = await startCatalog({ getProduct: (req) => toB.getProduct(req) });
     running.push(a);
     try {

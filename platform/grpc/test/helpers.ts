@@ -41,7 +41,7 @@ const asTestAdmin = async (): Promise<Caller> => TEST_ADMIN;
 /** A catalog server on 127.0.0.1 with the given handlers, and a way to make clients for it. */
 export async function startCatalog(overrides: Partial<CatalogImpl>, opts: Partial<GrpcServerOptions> = {}): Promise<RunningCatalog> {
   const { log, lines } = captureLogger();
-  const server = createGrpcServer({ log, authenticate: asTestAdmin, ...opts });
+  const server = createGrpcServer({ service: "catalog", log, authenticate: asTestAdmin, ...opts });
   server.add(CatalogService, catalogImpl(overrides));
   const port = await server.listen("127.0.0.1:0");
   const address = `127.0.0.1:${port}`;
@@ -51,7 +51,7 @@ export async function startCatalog(overrides: Partial<CatalogImpl>, opts: Partia
     address,
     lines,
     client(clientOpts = {}) {
-      const c = createClient(CatalogService, { name: "catalog", address, ...clientOpts });
+      const c = createClient(CatalogService, { service: "test", name: "catalog", address, ...clientOpts });
       clients.push(c);
       return c;
     },

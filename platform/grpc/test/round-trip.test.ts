@@ -35,7 +35,7 @@ describe("grpc server streaming", () => {
       throw new Error("not in this test");
     };
     // WatchOrderUpdates is a USER method: every caller here is one signed-in shopper.
-    server = createGrpcServer({ log: captureLogger().log, authenticate: async () => ({ subject: "shopper", roles: ["customer"] }) });
+    server = createGrpcServer({ service: "catalog", log: captureLogger().log, authenticate: async () => ({ subject: "shopper", roles: ["customer"] }) });
     server.add(NotificationService, {
       getPreferences: unimplemented,
       updatePreferences: unimplemented,
@@ -56,7 +56,7 @@ describe("grpc server streaming", () => {
         await new Promise((r) => setTimeout(r, 5));
       }
     });
-    const client = createClient(NotificationService, { name: "notification", address });
+    const client = createClient(NotificationService, { service: "test", name: "notification", address });
     try {
       const reasons: string[] = [];
       for await (const update of client.watchOrderUpdates({ orderId: ORDER_ID })) {
@@ -76,7 +76,7 @@ describe("grpc server streaming", () => {
       yield { reason: "first" };
       throw notFound("order", ORDER_ID);
     });
-    const client = createClient(NotificationService, { name: "notification", address });
+    const client = createClient(NotificationService, { service: "test", name: "notification", address });
     try {
       const reasons: string[] = [];
       const err = await rejectionOf(

@@ -74,7 +74,7 @@ describe("grpc tracing", () => {
       },
     });
     running.push(b);
-    const toB = createClient(CatalogService, { name: "b", address: b.address });
+    const toB = createClient(CatalogService, { service: "test", name: "b", address: b.address });
     const a = await startCatalog({ getProduct: (req) => toB.getProduct(req) });
     running.push(a);
     try {

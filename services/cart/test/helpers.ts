@@ -111,7 +111,7 @@ export async function startCart(peers: CartPeers, env: Record<string, string> = 
     AUTH_AUDIENCE: AUTH.audience,
     ...env,
   }, shared);
-  const client = createClient(CartService, { name: "cart", address: `127.0.0.1:${service.port}` });
+  const client = createClient(CartService, { service: "test", name: "cart", address: `127.0.0.1:${service.port}` });
   return {
     client,
     service,

@@ -37,7 +37,7 @@ await db.query("ANALYZE");
 await db.close();
 
 const service = await startService(createCatalogModule(), { DATABASE_URL: url, GRPC_HOST: "127.0.0.1", GRPC_PORT: "0", LOG_LEVEL: "warn" });
-const client = createClient(CatalogService, { name: "catalog", address: `127.0.0.1:${service.port}`, timeoutMs: 10_000 });
+const client = createClient(CatalogService, { service: "bench", name: "catalog", address: `127.0.0.1:${service.port}`, timeoutMs: 10_000 });
 try {
   const apparel = (await client.listCategories({ pageSize: 100 })).categories.find((c) => c.slug === "apparel")!.id;
   const sample = (await client.listProducts({ pageSize: 1 })).products[0]!;

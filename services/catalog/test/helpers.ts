@@ -52,7 +52,7 @@ export async function startCatalog(env: Record<string, string> = {}, opts: { sha
       { GRPC_HOST: "127.0.0.1", GRPC_PORT: "0", LOG_LEVEL: "error", USERS_ADDR: users.address, AUTH_ISSUER: AUTH.issuer, AUTH_AUDIENCE: AUTH.audience, DATABASE_URL: tdb.url, ...env },
       opts.shared ?? {},
     );
-    const client = createClient(CatalogService, { name: "catalog", address: `127.0.0.1:${service.port}` });
+    const client = createClient(CatalogService, { service: "test", name: "catalog", address: `127.0.0.1:${service.port}` });
     const db = createDb({ url: tdb.url, schema: "catalog", applicationName: "catalog-test" });
     return {
       client,

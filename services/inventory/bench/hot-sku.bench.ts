@@ -84,7 +84,7 @@ export async function benchHotSku(opts: HotSkuOptions = {}): Promise<HotSkuResul
     // Long enough that the job never runs mid-round.
     INVENTORY_EXPIRY_INTERVAL: "1h",
   });
-  const client = createClient(InventoryService, { name: "inventory", address: `127.0.0.1:${service.port}`, timeoutMs: 60_000 });
+  const client = createClient(InventoryService, { service: "bench", name: "inventory", address: `127.0.0.1:${service.port}`, timeoutMs: 60_000 });
   const db = createDb({ url: tdb.url, schema: "inventory", applicationName: "inventory-bench" });
   const stock = createStockLevels({ store: createInventoryStore(db), clock: () => new Date(), defaultLowStockThreshold: 0 });
 

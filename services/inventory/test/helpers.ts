@@ -56,7 +56,7 @@ export async function startInventory(env: Record<string, string> = {}, clock = t
     });
     // A generous deadline: on a busy machine a burst of calls queues for a while, and tests
     // prove outcomes, not speed (a deadline failure would also open the client's breaker).
-    const client = createClient(InventoryService, { name: "inventory", address: `127.0.0.1:${service.port}`, timeoutMs: 60_000 });
+    const client = createClient(InventoryService, { service: "test", name: "inventory", address: `127.0.0.1:${service.port}`, timeoutMs: 60_000 });
     const db = createDb({ url: tdb.url, schema: "inventory", applicationName: "inventory-test" });
     const adminId = randomUUID();
     return {

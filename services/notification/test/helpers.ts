@@ -61,7 +61,7 @@ export async function startNotification(peers: NotificationPeers, env: Record<st
     },
     peers.bus ? { bus: peers.bus } : {},
   );
-  const client = createClient(NotificationService, { name: "notification", address: `127.0.0.1:${service.port}` });
+  const client = createClient(NotificationService, { service: "test", name: "notification", address: `127.0.0.1:${service.port}` });
   return {
     client,
     service,

@@ -110,7 +110,7 @@ export interface RunningOrder {
 /** The order service in this process, on a real port; several may share one database. */
 export async function startOrder(env: Record<string, string>, opts: OrderModuleOptions = {}, shared: SharedParts = {}): Promise<RunningOrder> {
   const service = await startService(createOrderModule(opts), env, shared);
-  const client = createClient(OrderService, { name: "order", address: `127.0.0.1:${service.port}`, timeoutMs: 30_000 });
+  const client = createClient(OrderService, { service: "test", name: "order", address: `127.0.0.1:${service.port}`, timeoutMs: 30_000 });
   return {
     client,
     service,
@@ -157,7 +157,7 @@ export async function spawnOrder(env: Record<string, string>): Promise<OrderProc
     if (child.exitCode !== null || Date.now() > until) throw new Error(`order process did not start: ${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  const client = createClient(OrderService, { name: "order-process", address: `127.0.0.1:${port}`, timeoutMs: 30_000 });
+  const client = createClient(OrderService, { service: "test", name: "order-process", address: `127.0.0.1:${port}`, timeoutMs: 30_000 });
   return { client, child, exited, kill: () => void child.kill("SIGKILL") };
 }
 

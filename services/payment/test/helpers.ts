@@ -55,8 +55,8 @@ export async function startPayment(setup: PaymentSetup): Promise<RunningPayment>
     ...setup.env,
   });
   const address = `127.0.0.1:${service.port}`;
-  const client = createClient(PaymentService, { name: "payment", address });
-  const once = createClient(PaymentService, { name: "payment", address, retry: { maxAttempts: 1 } });
+  const client = createClient(PaymentService, { service: "test", name: "payment", address });
+  const once = createClient(PaymentService, { service: "test", name: "payment", address, retry: { maxAttempts: 1 } });
   const db = createDb({ url: setup.databaseUrl, schema: "payment", applicationName: "payment-test" });
   return {
     client,

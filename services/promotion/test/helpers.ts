@@ -42,7 +42,7 @@ export async function startPromotion(opts: { databaseUrl: string; users: string;
     AUTH_AUDIENCE: AUTH.audience,
     ...opts.env,
   });
-  const client = createClient(PromotionService, { name: "promotion", address: `127.0.0.1:${service.port}` });
+  const client = createClient(PromotionService, { service: "test", name: "promotion", address: `127.0.0.1:${service.port}` });
   return {
     client,
     service,

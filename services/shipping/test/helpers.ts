@@ -93,7 +93,7 @@ export async function startShipping(peers: ShippingPeers, opts: StartOptions = {
     },
     opts.bus ? { bus: opts.bus } : {},
   );
-  const client = createClient(ShippingService, { name: "shipping", address: `127.0.0.1:${service.port}` });
+  const client = createClient(ShippingService, { service: "test", name: "shipping", address: `127.0.0.1:${service.port}` });
   const db = createDb({ url: peers.databaseUrl, schema: "shipping", applicationName: "shipping-test" });
   return {
     client,

@@ -40,7 +40,7 @@ export async function startUsers(env: Record<string, string> = {}, clock = testC
   const tdb = await createTestDatabase("users");
   try {
     const service = await startService(createUsersModule({ clock: clock.now }), { ...TEST_ENV, DATABASE_URL: tdb.url, ...env });
-    const client = createClient(UsersService, { name: "users", address: `127.0.0.1:${service.port}` });
+    const client = createClient(UsersService, { service: "test", name: "users", address: `127.0.0.1:${service.port}` });
     const db = createDb({ url: tdb.url, schema: "users", applicationName: "users-test" });
     return {
       client,
