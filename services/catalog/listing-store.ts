@@ -96,8 +96,8 @@ export interface WindowStart {
   readonly id: string;
 }
 
-/** The first window starts after the latest time PostgreSQL and JS both represent, and the greatest uuid. */
-export const FIRST_WINDOW: WindowStart = { createdMs: 8.64e15, id: "ffffffff-ffff-ffff-ffff-ffffffffffff" };
+/** The first window starts after the last millisecond of year 9999 (every driver writes it as plain ISO) and the greatest uuid. */
+export const FIRST_WINDOW: WindowStart = { createdMs: Date.UTC(9999, 11, 31, 23, 59, 59, 999), id: "ffffffff-ffff-ffff-ffff-ffffffffffff" };
 
 /** Search results carry [window start ms, window start id, rank, created ms] as their key (see searchProducts). */
 export const SEARCH_KEY_SHAPE = ["number", "string", "number", "number"] as const;
