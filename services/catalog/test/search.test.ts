@@ -97,6 +97,17 @@ describe("catalog service: search and related products (real PostgreSQL)", () =>
     assert.equal(other.code, Code.INVALID_ARGUMENT);
   });
 
+  it("searches what products say now: renamed, repriced, archived", async () => {
+    const p = await create("quartz", { name: "Quartz Lamp", description: "Glows.", skus: [sku(uniqueSlug("q"), 2000n)] });
+    assert.deepEqual(await search("quartz"), [p.id]);
+    await cat.client.updateProduct({ id: p.id, product: { name: "Basalt Lamp" }, updateMask: { paths: ["name"] } }, cat.admin);
+    assert.deepEqual([await search("quartz"), await search("basalt")], [[], [p.id]]);
+    await cat.client.updateProduct({ id: p.id, product: { skus: [sku(p.skus[0]!.code, 9000n)] }, updateMask: { paths: ["skus"] } }, cat.admin);
+    assert.deepEqual(await search("basalt", { maxPrice: { amountMinor: 5000n, currencyCode: "EUR" } }), []);
+    await cat.client.archiveProduct({ id: p.id }, cat.admin);
+    assert.deepEqual(await search("basalt"), []);
+  });
+
   it("refuses a query without a word", async () => {
     const err = await rejectionOf(cat.client.searchProducts({ query: "  ?! " }));
     assert.deepEqual([err.code, err.violations.map((v) => v.field)], [Code.INVALID_ARGUMENT, ["query"]]);
