@@ -3,6 +3,7 @@
 // forced to ACTIVE for shoppers), corrects typos before searching (search-terms.ts), and pages
 // by keyset tokens bound to the list and its filters.
 import { fieldError, notFound } from "../../platform/errors.js";
+import type { Queryable } from "../../platform/db/db.js";
 import type { Categories } from "./categories.js";
 import { attrTagsOf, listProducts, relatedProducts, searchProducts, SEARCH_KEY_SHAPE, SORTS, type Listed, type ProductFilter, type ProductSortKind } from "./listing-store.js";
 import { decodePageToken, isUuid, listFingerprint, pageOf, pageSize } from "./page-token.js";
@@ -92,15 +93,16 @@ export function createBrowsing({ store, categories, searchWindow = SEARCH_WINDOW
       const list = `search:${listFingerprint([words, ...asked(req)])}`;
       const after = decodePageToken(req.pageToken, list, SEARCH_KEY_SHAPE);
       if (after && !isUuid(String(after.key[1]))) throw fieldError("page_token", "not a page token from this list (with these filters and sort)");
-      const run = (text: string) => searchProducts(db, text, filter, after, limit, searchWindow);
-      // Words are corrected only when the query as typed finds nothing: a word the vocabulary
-      // lacks may still match by its stem ("shirts"), and most queries then cost one statement.
-      let rows = await run(words.join(" "));
-      if (rows.length === 0) {
-        // One transaction: the similarity threshold is set for it alone.
-        const fixes = await store.tx((q) => corrections(q, words));
-        if (fixes.size > 0) rows = await run(correctQuery(words, fixes).join(" "));
-      }
+      const run = (q: Queryable, text: string) => searchProducts(q, text, filter, after, limit, searchWindow);
+      // One transaction: the planner setting (searchProducts) and the similarity threshold are for it alone.
+      const rows = await store.tx(async (q) => {
+        // Words are corrected only when the query as typed finds nothing: a word the vocabulary
+        // lacks may still match by its stem ("shirts"), and most queries skip the vocabulary.
+        const found = await run(q, words.join(" "));
+        if (found.length > 0) return found;
+        const fixes = await corrections(q, words);
+        return fixes.size > 0 ? run(q, correctQuery(words, fixes).join(" ")) : found;
+      });
       return page(rows, limit, list);
     },
 
