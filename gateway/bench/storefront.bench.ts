@@ -8,11 +8,13 @@
 //   bare              node:http answering the product's JSON from memory (the baseline)
 //   get-product GET   Connect GET of a public read: answered from the gateway's public cache
 //   get-product POST  the same read as a POST: every request goes gateway -> catalog -> SQL
-//   search POST       SearchProducts over rotating queries (full text + trigram)
-// Then search latency with 1 and 64 in flight at 10k products, and again at 100k.
+//   search POST       SearchProducts over the rotating query mix below
+// Then search latency over the mix with 1 and 64 in flight at 10k products, and again at 100k;
+// at 100k also each query kind alone (1 in flight), and the catalog's browsing reads (newest,
+// a category by price, page 50 by name, related products), so a slow kind shows by name.
 // Targets (issue 4): cached get-product >= 0.4x bare requests/s; search p99 < 20 ms at 100k.
 //
-//   npm run bench:storefront        (BENCH_CALLS, BENCH_ROUNDS, BENCH_LARGE to change the size)
+//   npm run bench:storefront        (BENCH_CALLS, BENCH_ROUNDS, BENCH_LARGE, BENCH_KIND_CALLS to change the size)
 import http from "node:http";
 import { fork } from "node:child_process";
 import { once } from "node:events";
@@ -26,7 +28,26 @@ const CALLS = Number(process.env["BENCH_CALLS"] ?? 5_000);
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
 const LARGE = Number(process.env["BENCH_LARGE"] ?? 100_000);
 const IN_FLIGHT = 64;
-const QUERIES = ["shirt", "linen", "wool socks", "coffee mug", "lamp", "running shoes", "blue", "leather bag", "ceramic", "jackte", "headphnes", "cotton"];
+const KIND_CALLS = Number(process.env["BENCH_KIND_CALLS"] ?? 100);
+
+/**
+ * What shoppers type, against the generated catalog (services/catalog/seed-data.ts): broad single
+ * words (2.5-10% of products match), multi-word and selective queries, typos (corrected from the
+ * vocabulary), a category or price filter on a broad word, and a query nothing matches.
+ */
+function searchMix(categories: ReadonlyMap<string, string>): [string, Record<string, unknown>][] {
+  const inCategory = (slug: string) => ({ categoryId: categories.get(slug) });
+  return [
+    ["shirt", {}], ["cotton", {}], ["lamp", {}], ["black", {}], ["linen", {}], ["ceramic", {}],
+    ["linen shirt", {}], ["running shoes", {}], ["wireless headphones", {}], ["blue linen shirt", {}],
+    ["shrit", {}], ["jackte", {}], ["headphnes", {}],
+    ["black", inCategory("shoes")], ["cotton", inCategory("apparel")], ["cast iron", inCategory("kitchen")],
+    ["shirt", { maxPrice: { amountMinor: "5000", currencyCode: "EUR" } }], ["wool socks", {}],
+  ];
+}
+
+const kindName = ([query, more]: [string, Record<string, unknown>]) =>
+  `'${query}'${"categoryId" in more ? " in a category" : ""}${"maxPrice" in more ? " under 50 EUR" : ""}`;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
 
@@ -66,12 +87,17 @@ async function main(): Promise<void> {
     const [barePort] = (await once(bare, "message")) as [number];
 
     const getPath = `/shop.catalog.v1.CatalogService/GetProduct?encoding=json&message=${encodeURIComponent(getBody)}`;
+    const categories = JSON.parse(await fetchText(`${shop.url}/shop.catalog.v1.CatalogService/ListCategories`, { pageSize: 100 })) as { categories: { id: string; slug: string }[] };
+    const mix = searchMix(new Map(categories.categories.map((c) => [c.slug, c.id])));
+    const catalogPost = (method: string, body: unknown) => () => request(gatewayPort, "POST", `/shop.catalog.v1.CatalogService/${method}`, JSON.stringify(body));
+    const searchOf = ([query, more]: [string, Record<string, unknown>]) => catalogPost("SearchProducts", { query, pageSize: 20, ...more });
+    const searches = mix.map(searchOf);
     let q = 0;
     const variants: [string, Call][] = [
       ["bare node:http", () => request(barePort, "GET", "/product")],
       ["get-product GET (cached)", () => request(gatewayPort, "GET", getPath)],
       ["get-product POST", () => request(gatewayPort, "POST", "/shop.catalog.v1.CatalogService/GetProduct", getBody)],
-      ["search POST", () => request(gatewayPort, "POST", "/shop.catalog.v1.CatalogService/SearchProducts", JSON.stringify({ query: QUERIES[q++ % QUERIES.length], pageSize: 20 }))],
+      ["search POST", () => searches[q++ % searches.length]!()],
     ];
     console.log(`storefront through the gateway: ${IN_FLIGHT} in flight, product JSON ${productJson.length} bytes, ${CALLS} requests x ${ROUNDS} rounds per variant`);
     for (const [, call] of variants) await drive(call, 1000, { inFlight: IN_FLIGHT }); // warm-up
@@ -96,6 +122,23 @@ async function main(): Promise<void> {
     await catalogDb.query("ANALYZE");
     console.log(`seeded ${LARGE} products in ${((Date.now() - topUp) / 1000).toFixed(1)} s`);
     await searchLatency(`${Math.round(LARGE / 1000)}k products`);
+    console.log(`each kind alone at ${Math.round(LARGE / 1000)}k products, 1 in flight, ${KIND_CALLS} calls:`);
+    for (const kind of mix) console.log(formatStats(`  search ${kindName(kind)}`, statsOf(await drive(searchOf(kind), KIND_CALLS, { inFlight: 1 }))));
+    const apparel = categories.categories.find((c) => c.slug === "apparel")!.id;
+    const nameSortPage50 = async () => {
+      let pageToken = "";
+      for (let i = 0; i < 50; i++) {
+        const page = JSON.parse(await fetchText(`${shop.url}/shop.catalog.v1.CatalogService/ListProducts`, { sort: "PRODUCT_SORT_NAME", pageToken })) as { nextPageToken: string };
+        pageToken = page.nextPageToken;
+      }
+    };
+    const browse: [string, Call, number][] = [
+      ["list newest", catalogPost("ListProducts", {}), KIND_CALLS],
+      ["list apparel (with subcategories) by price", catalogPost("ListProducts", { categoryId: apparel, sort: "PRODUCT_SORT_PRICE_ASC" }), KIND_CALLS],
+      ["related products", catalogPost("ListRelatedProducts", { productId }), KIND_CALLS],
+      ["list by name to page 50 (50 calls each)", nameSortPage50, 5],
+    ];
+    for (const [name, call, calls] of browse) console.log(formatStats(`  ${name}`, statsOf(await drive(call, calls, { inFlight: 1 }))));
 
     bare.kill("SIGTERM");
   } finally {

@@ -3,9 +3,10 @@
 // forced to ACTIVE for shoppers), corrects typos before searching (search-terms.ts), and pages
 // by keyset tokens bound to the list and its filters.
 import { fieldError, notFound } from "../../platform/errors.js";
+import type { Queryable } from "../../platform/db/db.js";
 import type { Categories } from "./categories.js";
-import { attrTagsOf, listProducts, relatedProducts, searchProducts, SORTS, type Listed, type ProductFilter, type ProductSortKind } from "./listing-store.js";
-import { decodePageToken, listFingerprint, pageOf, pageSize } from "./page-token.js";
+import { attrTagsOf, listProducts, relatedProducts, searchProducts, SEARCH_KEY_SHAPE, SORTS, type Listed, type ProductFilter, type ProductSortKind } from "./listing-store.js";
+import { decodePageToken, isUuid, listFingerprint, pageOf, pageSize } from "./page-token.js";
 import { visibleTo, type Money, type ProductRecord, type ProductStatus } from "./product-rules.js";
 import { bestCorrection, correctQuery, maxEdits, queryWords } from "./search-terms.js";
 import type { CatalogStore } from "./store.js";
@@ -26,10 +27,12 @@ export interface ProductPage {
 /** Trigram similarity a vocabulary word needs to be considered as a correction (low: edit distance decides). */
 const CORRECTION_SIMILARITY = 0.1;
 const CORRECTION_CANDIDATES = 500;
+/** Matches ranked together per search window (listing-store.ts searchProducts): five default pages. */
+export const SEARCH_WINDOW = 100;
 
 export type Browsing = ReturnType<typeof createBrowsing>;
 
-export function createBrowsing({ store, categories }: { store: CatalogStore; categories: Categories }) {
+export function createBrowsing({ store, categories, searchWindow = SEARCH_WINDOW }: { store: CatalogStore; categories: Categories; searchWindow?: number }) {
   const db = store.db;
 
   async function productFilter(f: FilterInput, status: ProductStatus, fields: { category: string; min: string; max: string }): Promise<ProductFilter> {
@@ -88,11 +91,17 @@ export function createBrowsing({ store, categories }: { store: CatalogStore; cat
       const filter = await productFilter(req, "active", FILTER_FIELDS);
       const limit = pageSize(req.pageSize);
       const list = `search:${listFingerprint([words, ...asked(req)])}`;
-      const after = decodePageToken(req.pageToken, list, ["number"]);
-      // One transaction: the similarity threshold is set for it alone.
+      const after = decodePageToken(req.pageToken, list, SEARCH_KEY_SHAPE);
+      if (after && !isUuid(String(after.key[1]))) throw fieldError("page_token", "not a page token from this list (with these filters and sort)");
+      const run = (q: Queryable, text: string) => searchProducts(q, text, filter, after, limit, searchWindow);
+      // One transaction: the planner setting (searchProducts) and the similarity threshold are for it alone.
       const rows = await store.tx(async (q) => {
-        const text = correctQuery(words, await corrections(q, words)).join(" ");
-        return searchProducts(q, text, filter, after, limit);
+        // Words are corrected only when the query as typed finds nothing: a word the vocabulary
+        // lacks may still match by its stem ("shirts"), and most queries skip the vocabulary.
+        const found = await run(q, words.join(" "));
+        if (found.length > 0) return found;
+        const fixes = await corrections(q, words);
+        return fixes.size > 0 ? run(q, correctQuery(words, fixes).join(" ")) : found;
       });
       return page(rows, limit, list);
     },

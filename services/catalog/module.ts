@@ -3,7 +3,7 @@
 // against the users service's JWKS (USERS_ADDR); only admins' roles matter here.
 import { sourcePath } from "../../platform/paths.js";
 import type { ServiceModule } from "../../platform/service.js";
-import { createBrowsing } from "./browsing.js";
+import { createBrowsing, SEARCH_WINDOW } from "./browsing.js";
 import { createCategories } from "./categories.js";
 import { catalogConfig } from "./config.js";
 import { createProducts } from "./products.js";
@@ -16,6 +16,8 @@ import { queueName } from "../../platform/events/index.js";
 export interface CatalogModuleOptions {
   /** The service's notion of now: product and category times. Tests move it. */
   readonly clock?: () => Date;
+  /** Matches ranked together per search window (default SEARCH_WINDOW). Tests make it small to cross windows. */
+  readonly searchWindow?: number;
 }
 
 export function createCatalogModule(opts: CatalogModuleOptions = {}): ServiceModule<typeof catalogConfig> {
@@ -30,7 +32,7 @@ export function createCatalogModule(opts: CatalogModuleOptions = {}): ServiceMod
       const categories = createCategories({ db, clock });
       server.add(
         CatalogService,
-        createCatalogService({ products: createProducts({ store, clock }), browsing: createBrowsing({ store, categories }), categories }),
+        createCatalogService({ products: createProducts({ store, clock }), browsing: createBrowsing({ store, categories, searchWindow: opts.searchWindow ?? SEARCH_WINDOW }), categories }),
       );
       await subscribeStockLevels({ bus, db, store, queue: queueName(config.AMQP_EXCHANGE, "catalog", "stock-levels") });
       if (config.SEED_DEMO_CATALOG) {

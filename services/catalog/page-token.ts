@@ -35,6 +35,9 @@ export function encodePageToken(list: string, key: PageKey): string {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** A lower-case uuid, as PostgreSQL prints them (for key parts that are ids). */
+export const isUuid = (s: string): boolean => UUID.test(s);
+
 /**
  * The key in `token`, undefined for "" (the first page). `shape` is the types of the key's
  * parts, e.g. ["number", "string"]; a token of another list, or one that does not decode, is

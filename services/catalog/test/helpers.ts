@@ -43,12 +43,15 @@ export interface RunningCatalog {
 }
 
 /** The catalog service on a fresh database; `env` adds or overrides settings. */
-export async function startCatalog(env: Record<string, string> = {}, opts: { shared?: SharedParts; clock?: () => Date } = {}): Promise<RunningCatalog> {
+export async function startCatalog(
+  env: Record<string, string> = {},
+  opts: { shared?: SharedParts; clock?: () => Date; searchWindow?: number } = {},
+): Promise<RunningCatalog> {
   const tdb = await createTestDatabase("catalog");
   const users = await startUsersDouble();
   try {
     const service = await startService(
-      createCatalogModule(opts.clock ? { clock: opts.clock } : {}),
+      createCatalogModule({ ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.searchWindow ? { searchWindow: opts.searchWindow } : {}) }),
       { GRPC_HOST: "127.0.0.1", GRPC_PORT: "0", LOG_LEVEL: "error", USERS_ADDR: users.address, AUTH_ISSUER: AUTH.issuer, AUTH_AUDIENCE: AUTH.audience, DATABASE_URL: tdb.url, ...env },
       opts.shared ?? {},
     );

@@ -131,6 +131,9 @@ describe("catalog service: browsing (real PostgreSQL and RabbitMQ)", () => {
       return ids.length === 2 && ids;
     });
     assert.deepEqual(new Set(inStock), new Set([a.id, b.id]));
+    // Search filters on the same flags.
+    const foundInStock = async (p: typeof a) => (await cat.client.searchProducts({ query: p.name, inStockOnly: true, pageSize: 100 })).products.some((x) => x.id === p.id);
+    assert.deepEqual([await foundInStock(a), await foundInStock(b)], [true, true]);
     const shown = (await cat.client.getProduct({ lookup: { case: "id", value: a.id } })).product!;
     assert.deepEqual(shown.skus.map((s) => s.inStock), [false, true]);
 
@@ -148,10 +151,12 @@ describe("catalog service: browsing (real PostgreSQL and RabbitMQ)", () => {
       return rows[0]?.available === 4;
     });
     assert.deepEqual(await pageThrough({ inStockOnly: true }, 50), [a.id]);
+    assert.deepEqual([await foundInStock(a), await foundInStock(b)], [true, false]);
 
     // A deactivated SKU's stock does not make its product in stock.
     await cat.client.updateProduct({ id: a.id, product: { skus: [a.skus[0]!] }, updateMask: { paths: ["skus"] } }, cat.admin);
     assert.deepEqual(await pageThrough({ inStockOnly: true }, 50), []);
+    assert.equal(await foundInStock(a), false);
   });
 
   it("never lists the draft to anyone but admins asking for drafts", async () => {
