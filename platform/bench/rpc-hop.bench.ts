@@ -17,16 +17,12 @@
 //   BENCH_PROFILE=1 npm run bench:rpc      (writes .cpuprofile files of the servers to ./profiles)
 //   BENCH_PIN=1 npm run bench:rpc          (Linux: clients on CPU 0, servers on CPU 1, via taskset;
 //                                           steadier figures on a 2-core machine)
-import { execFileSync, fork, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import { fileURLToPath } from "node:url";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { ChannelCredentials, Client, Metadata } from "@grpc/grpc-js";
-import { CatalogService, GetProductRequestSchema, GetProductResponseSchema } from "../../gen/shop/catalog/v1/catalog_pb.js";
+import { toBinary } from "@bufbuild/protobuf";
+import { CatalogService, GetProductResponseSchema } from "../../gen/shop/catalog/v1/catalog_pb.js";
 import { initTelemetry } from "../telemetry.js";
 import { createClient } from "../grpc/index.js";
-import { grpcMethodDefinition } from "../grpc/service-definition.js";
 import { drive as driveLoad, median, percentile, type Call } from "./load.js";
+import { bareHopClient, hopRequest as request, pin, startHopServer, type HopServer } from "./rpc-hop-baseline.js";
 import { benchReply, discardProcessor } from "./rpc-hop-server.js";
 
 const drive = (call: Call, count: number) => driveLoad(call, count, { inFlight: IN_FLIGHT, limitMs: ROUND_LIMIT_MS });
@@ -36,7 +32,6 @@ const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
 const PIN = process.env["BENCH_PIN"] === "1";
 const IN_FLIGHT = 64;
 const ROUND_LIMIT_MS = 15_000;
-const request = create(GetProductRequestSchema, { lookup: { case: "id", value: "0b7f3c1e-5d2a-4e8b-9c4f-1a2b3c4d5e6f" } });
 
 interface Round {
   calls: number;
@@ -46,30 +41,13 @@ interface Round {
   cpuUsPerCall: number;
 }
 
-async function startServer(variant: "bare" | "platform"): Promise<{ child: ChildProcess; port: number }> {
-  const script = fileURLToPath(new URL("./rpc-hop-server.js", import.meta.url));
-  const execArgv = process.env["BENCH_PROFILE"] ? ["--cpu-prof", "--cpu-prof-dir=profiles", `--cpu-prof-name=${variant}.cpuprofile`] : [];
-  const child = fork(script, [variant], { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
-  const [msg] = (await once(child, "message")) as [{ port: number }];
-  if (PIN) pin(child.pid!, 1);
-  return { child, port: msg.port };
-}
+const startServer = (variant: "bare" | "platform") =>
+  startHopServer(variant, { profile: Boolean(process.env["BENCH_PROFILE"]), ...(PIN ? { cpu: 1 } : {}) });
 
-/** Moves every thread of `pid` to `cpu`, so client and server stop trading places on the cores. */
-function pin(pid: number, cpu: number): void {
-  execFileSync("taskset", ["-a", "-p", "-c", String(cpu), String(pid)], { stdio: "ignore" });
-}
-
-function ask(child: ChildProcess, msg: string): Promise<unknown> {
-  const answer = once(child, "message").then(([m]) => m as unknown);
-  child.send(msg);
-  return answer;
-}
-
-async function round(child: ChildProcess, call: Call): Promise<Round> {
-  await ask(child, "cpu-start");
+async function round(server: HopServer, call: Call): Promise<Round> {
+  await server.ask("cpu-start");
   const { latencies, seconds } = await drive(call, CALLS);
-  const { cpuUs } = (await ask(child, "cpu-stop")) as { cpuUs: number };
+  const { cpuUs } = (await server.ask("cpu-stop")) as { cpuUs: number };
   const sorted = Float64Array.from(latencies).sort();
   return {
     calls: sorted.length,
@@ -101,14 +79,8 @@ async function main() {
   const bare = await startServer("bare");
   const platform = await startServer("platform");
 
-  const def = grpcMethodDefinition(CatalogService.method.getProduct);
-  const bareClient = new Client(`127.0.0.1:${bare.port}`, ChannelCredentials.createInsecure());
-  const bareCall: Call = () =>
-    new Promise((resolve, reject) =>
-      bareClient.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, new Metadata(), {}, (err, res) =>
-        err ? reject(err) : resolve(res),
-      ),
-    );
+  const bareClient = bareHopClient(bare.port);
+  const bareCall = bareClient.call;
   const platformClient = createClient(CatalogService, { name: "catalog", address: `127.0.0.1:${platform.port}` });
   const platformCall: Call = () => platformClient.getProduct(request);
   const controlClient = createClient(CatalogService, { name: "catalog-bare", address: `127.0.0.1:${bare.port}` });
@@ -123,9 +95,9 @@ async function main() {
 
   const results = { bare: [] as Round[], platform: [] as Round[], control: [] as Round[] };
   for (let i = 0; i < ROUNDS; i++) {
-    results.bare.push(await round(bare.child, bareCall));
-    results.platform.push(await round(platform.child, platformCall));
-    results.control.push(await round(bare.child, controlCall));
+    results.bare.push(await round(bare, bareCall));
+    results.platform.push(await round(platform, platformCall));
+    results.control.push(await round(bare, controlCall));
   }
   const a = report("bare", results.bare);
   const b = report("platform", results.platform);
@@ -136,10 +108,7 @@ async function main() {
   bareClient.close();
   platformClient.close();
   controlClient.close();
-  for (const s of [bare, platform]) {
-    s.child.send("exit");
-    await once(s.child, "exit");
-  }
+  await Promise.all([bare.stop(), platform.stop()]);
 }
 
 await main();

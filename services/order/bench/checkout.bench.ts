@@ -1,0 +1,226 @@
+// Orders per second and PlaceOrder latency with the whole shop on this machine, against the
+// same run's bare grpc-js hop.
+//
+// Every service and the gateway run as their own processes (test/e2e/shop-processes.ts) on a
+// fresh PostgreSQL database and a RabbitMQ vhost of their own. Before anything is timed, the
+// bench stocks SKUS products and prepares one buyer per order: a token minted with the users
+// service's key (argon2 sign-ups would only measure argon2), a cart holding one or two of the
+// products, and a saved sandbox card. Then rounds alternate:
+//   bare hop    grpc-js client -> grpc-js server in a child process (rpc-hop-server.ts), nothing else
+//   PlaceOrder  through the gateway's JSON API, each buyer once, IN_FLIGHT at a time
+// and the figures are medians of the rounds. A PlaceOrder counts as an error unless it answers
+// 200 with a CONFIRMED order (a PENDING answer, a refusal or a transport error all count).
+//
+// IN_FLIGHT defaults to 32: by Little's law, 200 orders/s at a mean latency of ~100 ms keeps
+// ~20 checkouts in flight; 32 leaves headroom for that without piling more work onto two cores
+// than they can overlap (more in flight only queues, which raises p99 and not the rate).
+//
+// Afterwards the bench waits for every saga to settle and checks, from the services' own
+// tables, that every order is CONFIRMED (or later), each SKU's stock went down by exactly the
+// units sold with nothing left reserved, one capture per order for the order's total, and every
+// ledger transaction balances. Any failed check makes the process exit 1.
+//
+//   npm run bench:checkout       (BENCH_ORDERS per round, BENCH_ROUNDS, BENCH_IN_FLIGHT, BENCH_SKUS)
+import { randomUUID } from "node:crypto";
+import { pathToFileURL } from "node:url";
+import { drive, formatStats, statsOf, summarize, type RoundStats } from "../../../platform/bench/load.js";
+import { bareHopClient, startHopServer } from "../../../platform/bench/rpc-hop-baseline.js";
+import { waitFor } from "../../../platform/testing/wait-for.js";
+import { ADMIN_EMAIL, startShopProcesses, type ShopProcesses } from "../../../test/e2e/shop-processes.js";
+import { CART, ORDER, card, craftToken, placeOrderRequest, register, signingKeyOf, sql, stockedProduct, type SigningKey } from "../../../test/e2e/shoppers.js";
+
+export interface CheckoutBenchOptions {
+  /** PlaceOrder calls per measured round (one buyer each); default 1000. */
+  readonly orders?: number;
+  /** Measured rounds, after a warm-up round of a fifth of `orders`; default 3. */
+  readonly rounds?: number;
+  /** PlaceOrder calls in flight; default 32 (see the header). */
+  readonly inFlight?: number;
+  /** Products the buyers' carts are filled from; default 50. */
+  readonly skus?: number;
+  /** A round stops early after this long; default 40 s. */
+  readonly roundLimitMs?: number;
+  readonly print?: (line: string) => void;
+}
+
+export interface CheckoutBenchResult {
+  readonly placeOrder: RoundStats;
+  readonly bareHop: RoundStats;
+  readonly orders: number;
+  readonly problems: readonly string[];
+}
+
+interface Buyer {
+  readonly userId: string;
+  readonly token: string;
+  readonly paymentMethod: string;
+}
+
+const PRICE_MINOR = 2500;
+
+async function prepareBuyers(shop: ShopProcesses, key: SigningKey, skus: readonly string[], count: number): Promise<Buyer[]> {
+  const buyers: Buyer[] = [];
+  const prepared = await drive(
+    async () => {
+      const n = buyers.length;
+      const userId = randomUUID();
+      const token = await craftToken(key, { sub: userId });
+      // One or two distinct products per cart, spread over the SKUs so no row is hotter than another.
+      for (const sku of n % 2 === 0 ? [skus[n % skus.length]!] : [skus[n % skus.length]!, skus[(n + 7) % skus.length]!]) {
+        const res = await shop.api(`${CART}/AddItem`, { sku, quantity: 1 }, { token });
+        if (res.status !== 200) throw new Error(`AddItem: ${JSON.stringify(res.body)}`);
+      }
+      buyers.push({ userId, token, paymentMethod: await card(shop, token) });
+    },
+    count,
+    { inFlight: 16, limitMs: 120_000 },
+  );
+  if (prepared.errors > 0 || buyers.length !== count) throw new Error(`prepared ${buyers.length} of ${count} buyers (${prepared.errors} errors)`);
+  return buyers;
+}
+
+/** Waits for every saga to finish, then checks orders, stock, payments and the ledger. */
+async function verify(shop: ShopProcesses, buyers: readonly Buyer[], stocked: number, print: (line: string) => void): Promise<string[]> {
+  const users = buyers.map((b) => b.userId);
+  await waitFor(
+    "every saga finished",
+    async () => {
+      const rows = await sql<{ n: number }>(shop, `SELECT count(*)::int AS n FROM "order".orders WHERE user_id = ANY($1) AND NOT saga_done`, [users]);
+      return rows[0]!.n === 0 || undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
+  const problems: string[] = [];
+  const byStatus = await sql<{ status: string; n: number }>(shop, `SELECT status, count(*)::int AS n FROM "order".orders WHERE user_id = ANY($1) GROUP BY status ORDER BY status`, [users]);
+  const orders = byStatus.reduce((n, r) => n + r.n, 0);
+  const confirmed = byStatus.filter((r) => ["confirmed", "fulfilling", "shipped", "delivered"].includes(r.status)).reduce((n, r) => n + r.n, 0);
+  print(`  orders: ${byStatus.map((r) => `${r.n} ${r.status}`).join(", ")} (${buyers.length} buyers)`);
+  if (confirmed !== orders) problems.push(`${orders - confirmed} of ${orders} orders not confirmed`);
+  if (orders !== buyers.length) problems.push(`${orders} orders for ${buyers.length} buyers`);
+
+  // The database is the bench's own, so every order in it is one of the bench's.
+  const stock = await sql<{ sku: string; on_hand: number; reserved: number; sold: number }>(
+    shop,
+    `SELECT s.sku, s.on_hand, s.reserved,
+            (SELECT coalesce(sum(l.quantity), 0) FROM "order".order_lines l JOIN "order".orders o ON o.id = l.order_id
+              WHERE l.sku = s.sku AND o.status <> 'failed')::int AS sold
+     FROM inventory.stock s`,
+  );
+  const wrong = stock.filter((s) => s.reserved !== 0 || s.on_hand !== stocked - s.sold);
+  const sold = stock.reduce((n, s) => n + s.sold, 0);
+  print(`  stock: ${stock.length} SKUs, ${sold} units sold, ${wrong.length} SKUs off (on_hand must be ${stocked} - sold, reserved 0)`);
+  if (wrong.length > 0) problems.push(`stock off on ${wrong.map((s) => `${s.sku} (on_hand ${s.on_hand}, reserved ${s.reserved}, sold ${s.sold})`).join(", ")}`);
+
+  const [money] = await sql<{ orders_total: string; captured: string; captures: number; payments: number }>(
+    shop,
+    `SELECT (SELECT coalesce(sum(total_minor), 0) FROM "order".orders WHERE user_id = ANY($1) AND status <> 'failed')::text AS orders_total,
+            (SELECT coalesce(sum(t.amount_minor), 0) FROM payment.ledger_transactions t JOIN payment.payments p ON p.id = t.payment_id
+              WHERE t.kind = 'capture' AND p.user_id = ANY($1::uuid[]))::text AS captured,
+            (SELECT count(*) FROM payment.ledger_transactions t JOIN payment.payments p ON p.id = t.payment_id
+              WHERE t.kind = 'capture' AND p.user_id = ANY($1::uuid[]))::int AS captures,
+            (SELECT count(*) FROM payment.payments WHERE user_id = ANY($1::uuid[]))::int AS payments`,
+    [users],
+  );
+  const unbalanced = await sql<{ id: string }>(
+    shop,
+    `SELECT transaction_id AS id FROM payment.ledger_postings GROUP BY transaction_id
+     HAVING sum(CASE direction WHEN 'debit' THEN amount_minor ELSE -amount_minor END) <> 0`,
+  );
+  print(
+    `  payments: ${money!.payments} payments, ${money!.captures} captures totalling ${money!.captured} minor units for orders totalling ${money!.orders_total}; ` +
+      `${unbalanced.length} unbalanced ledger transactions`,
+  );
+  if (money!.captures !== confirmed) problems.push(`${money!.captures} captures for ${confirmed} confirmed orders`);
+  if (money!.captured !== money!.orders_total) problems.push(`captured ${money!.captured} for orders totalling ${money!.orders_total}`);
+  if (unbalanced.length > 0) problems.push(`${unbalanced.length} ledger transactions do not balance`);
+  return problems;
+}
+
+export async function benchCheckout(opts: CheckoutBenchOptions = {}): Promise<CheckoutBenchResult> {
+  const perRound = opts.orders ?? 1000;
+  const rounds = opts.rounds ?? 3;
+  const inFlight = opts.inFlight ?? 32;
+  const skuCount = opts.skus ?? 50;
+  const limitMs = opts.roundLimitMs ?? 40_000;
+  const print = opts.print ?? ((line: string) => console.log(line));
+  const warmup = Math.max(inFlight, Math.ceil(perRound / 5));
+  const total = warmup + perRound * rounds;
+  const stocked = total; // enough for every buyer: the bench measures checkouts, not shortages
+
+  const shop = await startShopProcesses({
+    LOG_LEVEL: "error",
+    RATE_LIMIT_IP_RATE: "1000000",
+    RATE_LIMIT_IP_BURST: "1000000",
+    RATE_LIMIT_USER_RATE: "1000",
+    RATE_LIMIT_USER_BURST: "1000",
+    // Shipments move on slowly, so the carrier's work does not compete with checkouts.
+    SHIPPING_SANDBOX_STEP: "10m",
+  });
+  const hop = await startHopServer("bare");
+  const hopClient = bareHopClient(hop.port);
+  try {
+    const prepStart = performance.now();
+    const admin = await register(shop, ADMIN_EMAIL);
+    const key = await signingKeyOf(shop);
+    const skus: string[] = [];
+    for (let i = 0; i < skuCount; i++) skus.push(await stockedProduct(shop, admin, `Bench item ${i}`, PRICE_MINOR + i * 10, stocked));
+    const buyers = await prepareBuyers(shop, key, skus, total);
+    print(
+      `checkout: every service its own process, ${skuCount} SKUs, ${total} buyers prepared in ${((performance.now() - prepStart) / 1000).toFixed(1)} s; ` +
+        `${perRound} PlaceOrder x ${rounds} rounds after ${warmup} warm-up, ${inFlight} in flight`,
+    );
+
+    let next = 0;
+    const failures = new Map<string, number>();
+    const placeOrder = async () => {
+      const b = buyers[next++];
+      if (!b) throw new Error("out of buyers");
+      const res = await shop.api(`${ORDER}/PlaceOrder`, placeOrderRequest(b.paymentMethod), { token: b.token });
+      const status = (res.body["order"] as { status?: string } | undefined)?.status;
+      if (res.status !== 200 || status !== "ORDER_STATUS_CONFIRMED") {
+        const what = `HTTP ${res.status} ${status ?? `${res.body.code}: ${res.body.message}`}`;
+        failures.set(what, (failures.get(what) ?? 0) + 1);
+        throw new Error(`PlaceOrder: ${what}`);
+      }
+    };
+    await drive(hopClient.call, 2000, { inFlight });
+    await drive(placeOrder, warmup, { inFlight, limitMs });
+
+    const hopRounds: RoundStats[] = [];
+    const orderRounds: RoundStats[] = [];
+    for (let i = 0; i < rounds; i++) {
+      hopRounds.push(statsOf(await drive(hopClient.call, 10_000, { inFlight })));
+      const r = statsOf(await drive(placeOrder, perRound, { inFlight, limitMs }));
+      orderRounds.push(r);
+      print(`  round ${i + 1}: ${formatStats("PlaceOrder", r, "orders")}   ${formatStats("bare grpc-js hop", hopRounds[i]!, "calls")}`);
+    }
+    const placeOrderStats = summarize(orderRounds);
+    const bareHop = summarize(hopRounds);
+    print(`checkout (median of ${rounds} rounds, ${inFlight} in flight):`);
+    print(`  ${formatStats("PlaceOrder via gateway", placeOrderStats, "orders")}`);
+    print(`  ${formatStats("bare grpc-js hop", bareHop, "calls")}`);
+    print(`  PlaceOrder p50 = ${(placeOrderStats.p50 / bareHop.p50).toFixed(0)}x a bare hop's p50; target >= 200 orders/s at p99 < 250 ms with no errors`);
+
+    if (failures.size > 0) print(`  failed PlaceOrder answers: ${[...failures].map(([what, n]) => `${n} x ${what}`).join("; ")}`);
+    const problems = await verify(shop, buyers.slice(0, next), stocked, print);
+    print(problems.length === 0 ? "  verified: every order confirmed, stock matches, ledger balances" : `  PROBLEMS: ${problems.join("; ")}`);
+    return { placeOrder: placeOrderStats, bareHop, orders: next, problems };
+  } finally {
+    hopClient.close();
+    await hop.stop();
+    await shop.stop();
+  }
+}
+
+const env = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const [orders, rounds, inFlight, skus] = [env("BENCH_ORDERS"), env("BENCH_ROUNDS"), env("BENCH_IN_FLIGHT"), env("BENCH_SKUS")];
+  const result = await benchCheckout({
+    ...(orders ? { orders } : {}),
+    ...(rounds ? { rounds } : {}),
+    ...(inFlight ? { inFlight } : {}),
+    ...(skus ? { skus } : {}),
+  });
+  if (result.problems.length > 0) process.exitCode = 1;
+}
