@@ -1,29 +1,35 @@
 // Reservations per second on one hot SKU, with zero oversell.
 //
-// The inventory service runs on a real port against a fresh PostgreSQL database; each round
+// The inventory service runs as its own process (its main.js, as a container runs it) against a
+// fresh PostgreSQL database, the load comes from this process over real gRPC; each round
 // stocks a new SKU with `units` units and fires `attempts` ReserveStock calls of one unit each
 // (distinct order ids, `inFlight` at a time) over real gRPC, so more callers want the SKU than
 // it has: every reservation of the SKU queues on its one row lock, which is the cost measured.
 // After each round the bench checks that exactly `units` calls succeeded, every other one
 // failed FAILED_PRECONDITION, and the row reads reserved = on_hand, available = 0; anything else
 // aborts the run. Printed: medians over the rounds of reservations/s (successful ones), calls/s
-// (both outcomes), and p50/p99 latency of the successful calls.
+// (both outcomes), p50/p99 latency of the successful calls, and the CPU the service process and
+// its PostgreSQL backends used per call, with how busy the machine was.
+//
+// Concurrent reservations of one SKU are combined into one transaction by the service
+// (reservations.ts), so the row lock and the commit are paid per batch, not per reservation.
 //
 //   node dist/services/inventory/bench/hot-sku.bench.js
 //   BENCH_UNITS=2000 BENCH_ROUNDS=5 BENCH_IN_FLIGHT=64 node dist/services/inventory/bench/hot-sku.bench.js
 //
 // The database is created on TEST_DATABASE_URL's server (default the machine's PostgreSQL at
-// 127.0.0.1:5432) and dropped afterwards. Client and service share one process (and this machine's cores with PostgreSQL), so the
-// figures are end to end for this machine, not the service's CPU alone.
+// 127.0.0.1:5432) and dropped afterwards. Load, service and PostgreSQL share this machine's
+// cores, so the figures are end to end for this machine.
 import { randomUUID } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { InventoryService } from "../../../gen/shop/inventory/v1/inventory_pb.js";
 import { createDb } from "../../../platform/db/db.js";
 import { Code, ShopError } from "../../../platform/errors.js";
 import { createClient } from "../../../platform/grpc/index.js";
-import { startService } from "../../../platform/service.js";
+import { machineCpu, processCpuMs } from "../../../platform/bench/cpu-usage.js";
 import { createTestDatabase } from "../../../platform/testing/pg.js";
-import { createInventoryModule } from "../module.js";
+import { waitFor } from "../../../platform/testing/wait-for.js";
+import { freePort, startServiceProcess } from "../../../test/e2e/shop-processes.js";
 import { createStockLevels } from "../stock-levels.js";
 import { createInventoryStore } from "../store.js";
 
@@ -50,6 +56,11 @@ export interface HotSkuRound {
   readonly callsPerSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** CPU of the inventory process, and of its PostgreSQL backends, per call. */
+  readonly serviceCpuMsPerCall: number;
+  readonly postgresCpuMsPerCall: number;
+  /** Share of the machine's CPU time busy during the round (all processes, 0 to 1). */
+  readonly machineBusy: number;
 }
 
 export interface HotSkuResult {
@@ -75,17 +86,28 @@ export async function benchHotSku(opts: HotSkuOptions = {}): Promise<HotSkuResul
   if (attempts < units) throw new Error("attempts must be at least units: the bench proves that the surplus is refused");
 
   const tdb = await createTestDatabase("bench_inventory");
-  const service = await startService(createInventoryModule(), {
+  const port = await freePort();
+  const service = startServiceProcess("inventory", {
     DATABASE_URL: tdb.url,
     DATABASE_POOL_MAX: String(opts.poolMax ?? 10),
     GRPC_HOST: "127.0.0.1",
-    GRPC_PORT: "0",
+    GRPC_PORT: String(port),
     LOG_LEVEL: "error",
     // Long enough that the job never runs mid-round.
     INVENTORY_EXPIRY_INTERVAL: "1h",
   });
-  const client = createClient(InventoryService, { name: "inventory", address: `127.0.0.1:${service.port}`, timeoutMs: 60_000 });
+  const client = createClient(InventoryService, { name: "inventory", address: `127.0.0.1:${port}`, timeoutMs: 60_000 });
+  await waitFor("the inventory service serving", async () => {
+    if (service.child.exitCode !== null) throw new Error(`inventory exited ${service.child.exitCode}: ${service.output().slice(-2000)}`);
+    return (await client.getStock({ sku: "BENCH-NONE" }).then(() => true, () => false)) || undefined;
+  }, { timeoutMs: 30_000, intervalMs: 100 });
   const db = createDb({ url: tdb.url, schema: "inventory", applicationName: "inventory-bench" });
+  const dbName = new URL(tdb.url).pathname.slice(1);
+  /** CPU ms so far of the service process and of the database's backends (ours included, idle in rounds). */
+  const cpuNow = async () => {
+    const { rows } = await db.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1", [dbName]);
+    return { service: processCpuMs(service.child.pid ?? 0), postgres: new Map(rows.map((r) => [r.pid, processCpuMs(r.pid)])), machine: machineCpu() };
+  };
   const stock = createStockLevels({ store: createInventoryStore(db), clock: () => new Date(), defaultLowStockThreshold: 0 });
 
   async function round(): Promise<HotSkuRound> {
@@ -94,6 +116,7 @@ export async function benchHotSku(opts: HotSkuOptions = {}): Promise<HotSkuResul
     const latencies: number[] = [];
     let failed = 0;
     let next = 0;
+    const cpuBefore = await cpuNow();
     const started = performance.now();
     const worker = async () => {
       while (next < attempts) {
@@ -110,6 +133,9 @@ export async function benchHotSku(opts: HotSkuOptions = {}): Promise<HotSkuResul
     };
     await Promise.all(Array.from({ length: inFlight }, worker));
     const seconds = (performance.now() - started) / 1000;
+    const cpuAfter = await cpuNow();
+    const pgMs = [...cpuAfter.postgres].reduce((n, [pid, ms]) => n + ms - (cpuBefore.postgres.get(pid) ?? 0), 0);
+    const machineTotal = cpuAfter.machine.totalMs - cpuBefore.machine.totalMs;
 
     const [level] = await stock.levels([sku]);
     const { rows } = await db.query<{ n: number }>(
@@ -132,6 +158,9 @@ export async function benchHotSku(opts: HotSkuOptions = {}): Promise<HotSkuResul
       callsPerSecond: attempts / seconds,
       p50Ms: quantile(sorted, 0.5),
       p99Ms: quantile(sorted, 0.99),
+      serviceCpuMsPerCall: (cpuAfter.service - cpuBefore.service) / attempts,
+      postgresCpuMsPerCall: pgMs / attempts,
+      machineBusy: machineTotal > 0 ? (cpuAfter.machine.busyMs - cpuBefore.machine.busyMs) / machineTotal : NaN,
     };
   }
 
@@ -144,7 +173,8 @@ export async function benchHotSku(opts: HotSkuOptions = {}): Promise<HotSkuResul
       measured.push(r);
       print(
         `  round ${i + 1}: ${r.reservationsPerSecond.toFixed(0)} reservations/s, ${r.callsPerSecond.toFixed(0)} calls/s, ` +
-          `p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms (${r.succeeded} ok, ${r.failed} refused)`,
+          `p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms (${r.succeeded} ok, ${r.failed} refused); ` +
+          `CPU per call: service ${r.serviceCpuMsPerCall.toFixed(2)} ms, postgres ${r.postgresCpuMsPerCall.toFixed(2)} ms; machine ${(100 * r.machineBusy).toFixed(0)}% busy`,
       );
     }
     const result: HotSkuResult = {
