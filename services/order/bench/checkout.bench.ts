@@ -21,8 +21,8 @@
 // units sold with nothing left reserved, one capture per order for the order's total, and every
 // ledger transaction balances. Any failed check makes the process exit 1.
 //
-// Every phase is bounded in time (preparation 50 s, warm-up and each round 20 s, the settling
-// afterwards 60 s), so a busy machine gives smaller rounds, not a hung run.
+// Every phase is bounded in time (preparation 40 s, warm-up and each round 15 s, each hop round
+// 3 s, the settling afterwards 60 s), so a busy machine gives smaller rounds, not a hung run.
 //
 //   npm run bench:checkout       (BENCH_ORDERS per round, BENCH_ROUNDS, BENCH_IN_FLIGHT, BENCH_SKUS;
 //                                 BENCH_PROFILE=<service> writes its .cpuprofile to ./profiles)
@@ -45,9 +45,9 @@ export interface CheckoutBenchOptions {
   readonly inFlight?: number;
   /** Products the buyers' carts are filled from; default 50. */
   readonly skus?: number;
-  /** A round (and the warm-up) stops early after this long; default 20 s. */
+  /** A round (and the warm-up) stops early after this long; default 15 s. */
   readonly roundLimitMs?: number;
-  /** Buyers are prepared for at most this long, and the rounds shrink to fit; default 50 s. */
+  /** Buyers are prepared for at most this long, and the rounds shrink to fit; default 40 s. */
   readonly prepareLimitMs?: number;
   readonly print?: (line: string) => void;
 }
@@ -193,8 +193,8 @@ export async function benchCheckout(opts: CheckoutBenchOptions = {}): Promise<Ch
   const rounds = opts.rounds ?? 3;
   const inFlight = opts.inFlight ?? 32;
   const skuCount = opts.skus ?? 50;
-  const limitMs = opts.roundLimitMs ?? 20_000;
-  const prepLimitMs = opts.prepareLimitMs ?? 50_000;
+  const limitMs = opts.roundLimitMs ?? 15_000;
+  const prepLimitMs = opts.prepareLimitMs ?? 40_000;
   const print = opts.print ?? ((line: string) => console.log(line));
   const wanted = Math.max(inFlight, Math.ceil(perRound / 5)) + perRound * rounds;
   const stocked = wanted; // enough for every buyer: the bench measures checkouts, not shortages
@@ -229,7 +229,7 @@ export async function benchCheckout(opts: CheckoutBenchOptions = {}): Promise<Ch
     const admin = await register(shop, ADMIN_EMAIL);
     const key = await signingKeyOf(shop);
     const skus: string[] = [];
-    for (let i = 0; i < skuCount; i++) skus.push(await stockedProduct(shop, admin, `Bench item ${i}`, PRICE_MINOR + i * 10, stocked));
+    skus.push(...(await Promise.all(Array.from({ length: skuCount }, (_, i) => stockedProduct(shop, admin, `Bench item ${i}`, PRICE_MINOR + i * 10, stocked)))));
     const buyers = await prepareBuyers(shop, key, skus, wanted, prepLimitMs);
     // Fewer buyers than asked for (the preparation ran out of time): smaller rounds, same shape.
     const each = Math.min(perRound, Math.floor((buyers.length * 5) / (5 * rounds + 1)));
@@ -254,14 +254,22 @@ export async function benchCheckout(opts: CheckoutBenchOptions = {}): Promise<Ch
         throw new Error(`PlaceOrder: ${what}`);
       }
     };
-    await drive(hopClient.call, 2000, { inFlight });
+    await drive(hopClient.call, 2000, { inFlight, limitMs: 3000 });
     await drive(placeOrder, warmup, { inFlight, limitMs });
 
     const hopRounds: RoundStats[] = [];
     const orderRounds: RoundStats[] = [];
     const cpu = new Map<string, number>();
+    let hopCpuMs = 0;
     for (let i = 0; i < rounds; i++) {
-      hopRounds.push(statsOf(await drive(hopClient.call, 10_000, { inFlight })));
+      // The hop's CPU (its server and this client) per call: what one bare RPC costs on this
+      // machine right now, the yardstick for PlaceOrder's CPU per order below.
+      const hopCpuBefore = processCpuMs(hop.child.pid ?? 0);
+      const selfBefore = process.cpuUsage();
+      const hopRound = statsOf(await drive(hopClient.call, 10_000, { inFlight, limitMs: 3000 }));
+      const self = process.cpuUsage(selfBefore);
+      hopCpuMs += processCpuMs(hop.child.pid ?? 0) - hopCpuBefore + (self.user + self.system) / 1000;
+      hopRounds.push(hopRound);
       const before = await cpuSnapshot(shop);
       const r = statsOf(await drive(placeOrder, each, { inFlight, limitMs }));
       for (const [k, ms] of cpuDelta(before, await cpuSnapshot(shop))) cpu.set(k, (cpu.get(k) ?? 0) + ms);
@@ -275,6 +283,9 @@ export async function benchCheckout(opts: CheckoutBenchOptions = {}): Promise<Ch
     print(`  ${formatStats("bare grpc-js hop", bareHop, "calls")}`);
     print(`  PlaceOrder p50 = ${(placeOrderStats.p50 / bareHop.p50).toFixed(0)}x a bare hop's p50; target >= 200 orders/s at p99 < 250 ms with no errors`);
     for (const line of cpuReport(cpu, placeOrderStats.calls)) print(line);
+    const hopCpuPerCall = hopCpuMs / bareHop.calls;
+    const orderCpu = [...cpu].filter(([k]) => !k.startsWith("machine") && k !== "transactions").reduce((n, [, ms]) => n + ms, 0) / placeOrderStats.calls;
+    print(`  a bare hop costs ${hopCpuPerCall.toFixed(3)} ms CPU (server + client) right now: one order costs as much CPU as ${(orderCpu / hopCpuPerCall).toFixed(0)} bare hops`);
 
     if (failures.size > 0) print(`  failed PlaceOrder answers: ${[...failures].map(([what, n]) => `${n} x ${what}`).join("; ")}`);
     const problems = await verify(shop, buyers.slice(0, next), stocked, print);
