@@ -29,14 +29,13 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { ChannelCredentials, Client, Metadata } from "@grpc/grpc-js";
-import { CatalogService, GetProductRequestSchema, GetProductResponseSchema } from "../../gen/shop/catalog/v1/catalog_pb.js";
+import { toBinary } from "@bufbuild/protobuf";
+import { CatalogService, GetProductResponseSchema } from "../../gen/shop/catalog/v1/catalog_pb.js";
 import { initTelemetry } from "../telemetry.js";
 import { createClient } from "../grpc/index.js";
-import { grpcMethodDefinition } from "../grpc/service-definition.js";
 import { drive as driveLoad, median, percentile, type Call } from "./load.js";
 import { startOtlpSink } from "./otlp-sink.js";
+import { bareHopClient, hopRequest as request, pin } from "./rpc-hop-baseline.js";
 import { benchReply, discardProcessor } from "./rpc-hop-server.js";
 
 const drive = (call: Call, count: number) => driveLoad(call, count, { inFlight: IN_FLIGHT, limitMs: ROUND_LIMIT_MS });
@@ -50,7 +49,6 @@ const IN_FLIGHT = 64;
 const ROUND_LIMIT_MS = CALLGRIND ? 600_000 : 15_000;
 /** The platform client's deadline; a server under valgrind runs some 50 times slower. */
 const CLIENT_TIMEOUT_MS = CALLGRIND ? 600_000 : 5000;
-const request = create(GetProductRequestSchema, { lookup: { case: "id", value: "0b7f3c1e-5d2a-4e8b-9c4f-1a2b3c4d5e6f" } });
 
 interface Round {
   calls: number;
@@ -97,11 +95,6 @@ function callgrindDump(server: ServerProcess): number {
   if (!dump) throw new Error("callgrind wrote no dump");
   const totals = /^totals: (\d+)/m.exec(readFileSync(join(callgrindDir, dump), "utf8"));
   return Number(totals?.[1] ?? NaN);
-}
-
-/** Moves every thread of `pid` to `cpu`, so client and server stop trading places on the cores. */
-function pin(pid: number, cpu: number): void {
-  execFileSync("taskset", ["-a", "-p", "-c", String(cpu), String(pid)], { stdio: "ignore" });
 }
 
 function ask(child: ChildProcess, msg: string): Promise<unknown> {
@@ -160,14 +153,8 @@ async function main() {
   const bare = await startServer("bare", sink.endpoint);
   const platform = await startServer("platform", sink.endpoint);
 
-  const def = grpcMethodDefinition(CatalogService.method.getProduct);
-  const bareClient = new Client(`127.0.0.1:${bare.port}`, ChannelCredentials.createInsecure());
-  const bareCall: Call = () =>
-    new Promise((resolve, reject) =>
-      bareClient.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, new Metadata(), {}, (err, res) =>
-        err ? reject(err) : resolve(res),
-      ),
-    );
+  const bareClient = bareHopClient(bare.port);
+  const bareCall = bareClient.call;
   const platformClient = createClient(CatalogService, { service: "bench", name: "catalog", address: `127.0.0.1:${platform.port}`, timeoutMs: CLIENT_TIMEOUT_MS });
   const platformCall: Call = () => platformClient.getProduct(request);
   const controlClient = createClient(CatalogService, { service: "bench", name: "catalog-bare", address: `127.0.0.1:${bare.port}`, timeoutMs: CLIENT_TIMEOUT_MS });

@@ -21,5 +21,6 @@ export const inventoryConfig = {
   INVENTORY_EXPIRY_INTERVAL: positiveDuration({ doc: "how often reservations past their ttl are released", default: 30_000 }),
   INVENTORY_EXPIRY_BATCH: int({ doc: "expired reservations released per transaction by the expiry job", default: 200, min: 1, max: 10_000 }),
   INVENTORY_OUTBOX_RETENTION: positiveDuration({ doc: "how long published events stay in the outbox before they are pruned", default: 24 * 3_600_000 }),
+  INVENTORY_RESERVE_BATCH: int({ doc: "concurrent reservations of one set of SKUs committed together in one transaction at most", default: 100, min: 1, max: 1000 }),
   INVENTORY_LOW_STOCK_THRESHOLD: int({ doc: "StockLow threshold of a SKU until an AdjustStock sets its own", default: 5, min: 0 }),
 };

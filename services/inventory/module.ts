@@ -29,7 +29,7 @@ export function createInventoryModule(opts: InventoryModuleOptions = {}): Servic
       const { config, db, log, server } = parts;
       const store = createInventoryStore(db);
       const stock = createStockLevels({ store, clock, defaultLowStockThreshold: config.INVENTORY_LOW_STOCK_THRESHOLD });
-      const reservations = createReservations({ store, clock, defaultTtlMs: config.INVENTORY_RESERVATION_TTL, log });
+      const reservations = createReservations({ store, clock, defaultTtlMs: config.INVENTORY_RESERVATION_TTL, maxBatch: config.INVENTORY_RESERVE_BATCH, log });
       server.add(InventoryService, createInventoryService({ stock, reservations }));
       const expiry = startExpiry({ reservations, intervalMs: config.INVENTORY_EXPIRY_INTERVAL, batch: config.INVENTORY_EXPIRY_BATCH, log });
       parts.onStop(() => expiry.stop());

@@ -127,3 +127,32 @@ export function shortageError(shortages: readonly Shortage[]): ShopError {
     shortages.map((s) => ({ field: `lines[${s.index}].quantity`, description: `${s.sku}: requested ${s.requested}, available ${Math.max(0, s.available)}` })),
   );
 }
+
+export interface Allocation {
+  /** Per request, in request order: accepted, or the shortages that refuse it. */
+  readonly outcomes: readonly ({ readonly ok: true } | { readonly ok: false; readonly shortages: readonly Shortage[] })[];
+  /** Units to move to reserved per SKU, for the accepted requests together. */
+  readonly reserved: ReadonlyMap<string, number>;
+}
+
+/**
+ * Which of several orders' reservations `available` (units per SKU, locked) can hold, first
+ * come first served and all lines or none per order: what reserving them one after another
+ * would give. A refused order names every line it is short on, with what was left for it.
+ */
+export function allocate(available: ReadonlyMap<string, number>, requests: readonly (readonly ReservationLine[])[]): Allocation {
+  const left = new Map(available);
+  const reserved = new Map<string, number>();
+  const outcomes = requests.map((lines) => {
+    const shortages: Shortage[] = bySku(lines)
+      .filter((l) => (left.get(l.sku) ?? 0) < l.quantity)
+      .map((l) => ({ index: lines.indexOf(l), sku: l.sku, requested: l.quantity, available: left.get(l.sku) ?? 0 }));
+    if (shortages.length > 0) return { ok: false as const, shortages };
+    for (const l of lines) {
+      left.set(l.sku, (left.get(l.sku) ?? 0) - l.quantity);
+      reserved.set(l.sku, (reserved.get(l.sku) ?? 0) + l.quantity);
+    }
+    return { ok: true as const };
+  });
+  return { outcomes, reserved };
+}

@@ -5,6 +5,7 @@ import { notFound } from "../../platform/errors.js";
 import type { Logger } from "../../platform/logger.js";
 import { decodePageToken, encodePageToken, pageSize } from "./page-token.js";
 import {
+  allocate,
   bySku,
   checkLines,
   commitDecision,
@@ -16,10 +17,10 @@ import {
   shortageError,
   type ReservationLine,
   type ReservationStatus,
-  type Shortage,
   type StoredReservation,
 } from "./reservation-rules.js";
-import { beforeReserving, crossedIntoLow } from "./stock-rules.js";
+import { createCombiner, type Settled } from "./combiner.js";
+import { available, crossedIntoLow } from "./stock-rules.js";
 import type { InventoryStore, InventoryTx } from "./store.js";
 
 export interface ReservationsDeps {
@@ -27,6 +28,8 @@ export interface ReservationsDeps {
   readonly clock: () => Date;
   /** Hold time when ReserveStock asks for none. */
   readonly defaultTtlMs: number;
+  /** Reservations of one SKU set committed in one transaction at most. */
+  readonly maxBatch: number;
   readonly log: Logger;
 }
 
@@ -58,47 +61,110 @@ async function expire(tx: InventoryTx, r: StoredReservation, now: Date): Promise
   return { ...r, status: "expired", releaseReason: EXPIRED_REASON };
 }
 
+interface ReserveRequest {
+  readonly orderId: string;
+  readonly lines: readonly ReservationLine[];
+  readonly ttlMs: number;
+}
+
+/**
+ * Orders reserving the same set of SKUs share a lane of the combiner, so a hot SKU's orders
+ * meet in one batch while orders of other SKUs do not wait for it.
+ */
+const laneOf = (lines: readonly ReservationLine[]) => bySku(lines).map((l) => l.sku).join("\u0000");
+
+/**
+ * Reserves a batch of orders in the caller's transaction with a fixed number of statements,
+ * whatever the batch's size: claim every order's reservation (an order that has one already is
+ * a replay, answered by `replayedReservation`), lock the SKUs' rows, decide first come first
+ * served which orders the stock holds (`allocate`, all lines or none), move the units of all
+ * of them in one guarded UPDATE, take back the claims of the refused ones, and send one
+ * StockChanged per SKU with the numbers the batch left (events carry absolute levels, so the
+ * steps in between would say nothing more). Each order gets the outcome it would have got alone.
+ */
+async function reserveBatch(tx: InventoryTx, batch: readonly ReserveRequest[], now: Date, defaultTtlMs: number): Promise<Settled<StoredReservation>[]> {
+  const outcomes = new Array<Settled<StoredReservation>>(batch.length);
+  // One order id twice in a batch: the later copy waits for a pass of its own, as if it came after.
+  let pending = batch.map((req, i) => ({ req, i }));
+  while (pending.length > 0) {
+    const pass: typeof pending = [];
+    const later: typeof pending = [];
+    const ids = new Set<string>();
+    for (const p of pending) {
+      if (ids.has(p.req.orderId)) later.push(p);
+      else {
+        ids.add(p.req.orderId);
+        pass.push(p);
+      }
+    }
+    pending = later;
+
+    const created = new Map(
+      pass.map(({ req }) => [
+        req.orderId,
+        {
+          orderId: req.orderId,
+          status: "active",
+          lines: req.lines,
+          createdAt: now,
+          expiresAt: new Date(now.getTime() + (req.ttlMs > 0 ? req.ttlMs : defaultTtlMs)),
+          releaseReason: "",
+        } satisfies StoredReservation,
+      ]),
+    );
+    const claimed = await tx.claimAll([...created.values()]);
+    const replays = pass.filter(({ req }) => !claimed.has(req.orderId));
+    const existing = await tx.lockAll(replays.map(({ req }) => req.orderId));
+    for (const { req, i } of replays) {
+      const r = existing.get(req.orderId);
+      try {
+        if (!r) throw new Error(`reservation for ${req.orderId} vanished after its claim conflicted`);
+        outcomes[i] = { ok: true, value: replayedReservation(r, req.lines) };
+      } catch (error) {
+        outcomes[i] = { ok: false, error };
+      }
+    }
+
+    const fresh = pass.filter(({ req }) => claimed.has(req.orderId));
+    if (fresh.length === 0) continue;
+    const skus = [...new Set(fresh.flatMap(({ req }) => req.lines.map((l) => l.sku)))];
+    const before = await tx.lockStockRows(skus);
+    const { outcomes: allocated, reserved } = allocate(new Map([...before].map(([sku, level]) => [sku, available(level)])), fresh.map(({ req }) => req.lines));
+    const refused: string[] = [];
+    fresh.forEach(({ req, i }, j) => {
+      const a = allocated[j]!;
+      if (a.ok) outcomes[i] = { ok: true, value: created.get(req.orderId)! };
+      else {
+        outcomes[i] = { ok: false, error: shortageError(a.shortages) };
+        refused.push(req.orderId);
+      }
+    });
+    for (const after of bySku(await tx.reserveAll(reserved, now))) {
+      await tx.stockChanged(after, "reserved");
+      if (crossedIntoLow(before.get(after.sku)!, after)) await tx.stockLow(after);
+    }
+    await tx.unclaim(refused);
+  }
+  return outcomes;
+}
+
 export function createReservations(deps: ReservationsDeps): Reservations {
   const { store, clock, log } = deps;
+
+  // Concurrent reservations of the same SKUs commit together (reserveBatch): a hot SKU costs
+  // one row-lock hold, a handful of statements and one commit (fsync) per batch instead of per
+  // order. A refusal (shortage, a replay with other lines) is one order's outcome; anything
+  // else fails the batch, which its callers see as INTERNAL and retry (the saga does).
+  const combiner = createCombiner<ReserveRequest, StoredReservation>({
+    maxBatch: deps.maxBatch,
+    // A batch of another replica may hold a claim this one waits for while waiting for ours.
+    run: (batch) => store.transact((tx) => reserveBatch(tx, batch, clock(), deps.defaultTtlMs), { retries: 3 }),
+  });
 
   return {
     async reserve(rawOrderId, lines, ttlMs) {
       checkLines(lines);
-      const orderId = rawOrderId.toLowerCase();
-      return store.transact(async (tx) => {
-        const now = clock();
-        const created: StoredReservation = {
-          orderId,
-          status: "active",
-          lines,
-          createdAt: now,
-          expiresAt: new Date(now.getTime() + (ttlMs > 0 ? ttlMs : deps.defaultTtlMs)),
-          releaseReason: "",
-        };
-        if (!(await tx.claim(created))) {
-          const existing = await tx.lock(orderId);
-          if (!existing) throw new Error(`reservation for ${orderId} vanished after its claim conflicted`);
-          return replayedReservation(existing, lines);
-        }
-        const sorted = bySku(lines);
-        for (const [i, line] of sorted.entries()) {
-          const after = await tx.reserveUnits(line.sku, line.quantity, now);
-          if (after) {
-            await tx.stockChanged(after, "reserved");
-            if (crossedIntoLow(beforeReserving(after, line.quantity), after)) await tx.stockLow(after);
-            continue;
-          }
-          // Throwing rolls back the claim and every line reserved so far. The lines before this
-          // one were satisfiable; this one and any later short ones are reported.
-          const rest = sorted.slice(i);
-          const left = await tx.availableNow(rest.map((l) => l.sku));
-          const shortages: Shortage[] = rest
-            .map((l) => ({ index: lines.indexOf(l), sku: l.sku, requested: l.quantity, available: left.get(l.sku) ?? 0 }))
-            .filter((s, j) => j === 0 || s.available < s.requested);
-          throw shortageError(shortages);
-        }
-        return created;
-      });
+      return combiner.submit(laneOf(lines), { orderId: rawOrderId.toLowerCase(), lines, ttlMs });
     },
 
     async commit(rawOrderId) {

@@ -37,11 +37,6 @@ export function crossedIntoLow(before: StockLevel, after: StockLevel): boolean {
   return !isLow(before) && isLow(after);
 }
 
-/** The level before `units` were reserved from `after` (the reserve statement returns only the new row). */
-export function beforeReserving(after: StockLevel, units: number): StockLevel {
-  return { ...after, reserved: after.reserved - units };
-}
-
 export interface Adjustment {
   readonly delta: number;
   /** Unset leaves the threshold as it is. */

@@ -86,19 +86,25 @@ export interface NewReservation {
 
 export interface InventoryTx {
   /**
-   * Inserts the ACTIVE reservation and its lines unless the order already has one; false then.
-   * A concurrent claim of the same order waits here until the first one commits or rolls back.
+   * Inserts each ACTIVE reservation and its lines unless its order already has one; returns the
+   * order ids inserted. A concurrent claim of the same order waits until the first one commits
+   * or rolls back. Order ids must be distinct.
    */
-  claim(r: NewReservation): Promise<boolean>;
+  claimAll(rs: readonly NewReservation[]): Promise<Set<string>>;
+  /** Takes back reservations claimed in this transaction (their orders were refused). */
+  unclaim(orderIds: readonly string[]): Promise<void>;
   /** The order's reservation, row-locked; undefined if there is none. */
   lock(orderId: string): Promise<StoredReservation | undefined>;
+  /** The orders' reservations, row-locked in order id order; missing ones are left out. */
+  lockAll(orderIds: readonly string[]): Promise<Map<string, StoredReservation>>;
+  /** The SKUs' rows, row-locked in SKU order (one global order: no deadlocks); SKUs never stocked are left out. */
+  lockStockRows(skus: readonly string[]): Promise<Map<string, StockLevel>>;
   /**
-   * Moves `units` of `sku` from available to reserved in one conditional statement, or returns
-   * undefined (and changes nothing) if fewer are available or the SKU was never stocked.
+   * Moves units from available to reserved per SKU in one statement, guarded in SQL (a row
+   * without enough available is not touched); throws, failing the transaction, if any SKU
+   * could not take its units: callers decide under the rows' locks, so that is a bug.
    */
-  reserveUnits(sku: string, units: number, now: Date): Promise<StockLevel | undefined>;
-  /** Units available now per SKU (0 for SKUs never stocked), for the shortage report. */
-  availableNow(skus: readonly string[]): Promise<Map<string, number>>;
+  reserveAll(units: ReadonlyMap<string, number>, now: Date): Promise<StockLevel[]>;
   /** Reserved units become sold: on_hand and reserved both drop. */
   sellUnits(sku: string, units: number, now: Date): Promise<StockLevel>;
   /** Reserved units become available again. */
@@ -119,19 +125,39 @@ export interface InventoryTx {
 
 function inventoryTx(q: Queryable): InventoryTx {
   return {
-    async claim(r) {
-      const { rowCount } = await q.query(
+    async claimAll(rs) {
+      if (rs.length === 0) return new Set();
+      const lines = rs.flatMap((r) => r.lines.map((l, i) => ({ orderId: r.orderId, position: i + 1, sku: l.sku, quantity: l.quantity })));
+      // Inserted in order id order, so two batches claiming overlapping orders wait, never deadlock.
+      const { rows } = await q.query<{ order_id: string }>(
         `WITH claimed AS (
            INSERT INTO reservations (order_id, status, created_at, expires_at, updated_at)
-           VALUES ($1, 'active', $2, $3, $2)
+           SELECT i.order_id, 'active', i.created_at, i.expires_at, i.created_at
+           FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS i (order_id, created_at, expires_at)
+           ORDER BY i.order_id
            ON CONFLICT (order_id) DO NOTHING
-           RETURNING order_id)
-         INSERT INTO reservation_lines (order_id, position, sku, quantity)
-         SELECT claimed.order_id, l.position, l.sku, l.quantity
-         FROM claimed, unnest($4::text[], $5::int[]) WITH ORDINALITY AS l (sku, quantity, position)`,
-        [r.orderId, r.createdAt, r.expiresAt, r.lines.map((l) => l.sku), r.lines.map((l) => l.quantity)],
+           RETURNING order_id),
+         claimed_lines AS (
+           INSERT INTO reservation_lines (order_id, position, sku, quantity)
+           SELECT l.order_id, l.position, l.sku, l.quantity
+           FROM unnest($4::uuid[], $5::int[], $6::text[], $7::int[]) AS l (order_id, position, sku, quantity)
+           JOIN claimed USING (order_id))
+         SELECT order_id FROM claimed`,
+        [
+          rs.map((r) => r.orderId),
+          rs.map((r) => r.createdAt),
+          rs.map((r) => r.expiresAt),
+          lines.map((l) => l.orderId),
+          lines.map((l) => l.position),
+          lines.map((l) => l.sku),
+          lines.map((l) => l.quantity),
+        ],
       );
-      return rowCount > 0;
+      return new Set(rows.map((r) => r.order_id));
+    },
+
+    async unclaim(orderIds) {
+      if (orderIds.length > 0) await q.query("DELETE FROM reservations WHERE order_id = ANY($1::uuid[])", [orderIds]);
     },
 
     async lock(orderId) {
@@ -139,21 +165,31 @@ function inventoryTx(q: Queryable): InventoryTx {
       return (await withLines(q, rows))[0];
     },
 
-    async reserveUnits(sku, units, now) {
-      const { rows } = await q.query<StockRow>(
-        `UPDATE stock SET reserved = reserved + $2, updated_at = $3
-         WHERE sku = $1 AND on_hand - reserved >= $2
-         RETURNING ${STOCK_COLUMNS}`,
-        [sku, units, now],
+    async lockAll(orderIds) {
+      if (orderIds.length === 0) return new Map();
+      const { rows } = await q.query<ReservationRow>(
+        `SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE order_id = ANY($1::uuid[]) ORDER BY order_id FOR UPDATE`,
+        [orderIds],
       );
-      return rows[0] && toStock(rows[0]);
+      return new Map((await withLines(q, rows)).map((r) => [r.orderId, r]));
     },
 
-    async availableNow(skus) {
-      const { rows } = await q.query<{ sku: string; available: number }>("SELECT sku, available FROM stock WHERE sku = ANY($1::text[])", [skus]);
-      const out = new Map(skus.map((s) => [s, 0]));
-      for (const r of rows) out.set(r.sku, r.available);
-      return out;
+    async lockStockRows(skus) {
+      const { rows } = await q.query<StockRow>(`SELECT ${STOCK_COLUMNS} FROM stock WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE`, [skus]);
+      return new Map(rows.map((r) => [r.sku, toStock(r)]));
+    },
+
+    async reserveAll(units, now) {
+      if (units.size === 0) return [];
+      const { rows } = await q.query<StockRow>(
+        `UPDATE stock SET reserved = stock.reserved + u.units, updated_at = $3
+         FROM unnest($1::text[], $2::int[]) AS u (sku, units)
+         WHERE stock.sku = u.sku AND stock.on_hand - stock.reserved >= u.units
+         RETURNING ${STOCK_COLUMNS.split(", ").map((c) => `stock.${c}`).join(", ")}`,
+        [[...units.keys()], [...units.values()], now],
+      );
+      if (rows.length !== units.size) throw new Error(`reserving under lock moved ${rows.length} of ${units.size} SKUs: stock changed under its row lock`);
+      return rows.map(toStock);
     },
 
     sellUnits: (sku, units, now) => moveUnits(q, sku, -units, -units, now),
@@ -237,8 +273,8 @@ export interface InventoryStore {
   stock(skus: readonly string[]): Promise<Map<string, StockLevel>>;
   /** Oldest first, keyset on (created_at, order_id). */
   listReservations(filter: ReservationFilter): Promise<StoredReservation[]>;
-  /** Runs `fn` in one transaction. */
-  transact<T>(fn: (tx: InventoryTx) => Promise<T>): Promise<T>;
+  /** Runs `fn` in one transaction; `retries` reruns it after a deadlock or serialization failure. */
+  transact<T>(fn: (tx: InventoryTx) => Promise<T>, opts?: { retries?: number }): Promise<T>;
 }
 
 export function createInventoryStore(db: Db): InventoryStore {
@@ -261,6 +297,6 @@ export function createInventoryStore(db: Db): InventoryStore {
       return withLines(db, rows);
     },
 
-    transact: (fn) => db.tx((q) => fn(inventoryTx(q))),
+    transact: (fn, opts = {}) => db.tx((q) => fn(inventoryTx(q)), opts),
   };
 }

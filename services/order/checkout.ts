@@ -146,9 +146,13 @@ export function createCheckout(opts: CheckoutOptions): Checkout {
     const until = Date.now() + Math.max(0, Math.min(Number.isFinite(left) ? left - ANSWER_MARGIN_MS : opts.placeWaitMs, opts.placeWaitMs * 10));
     let o = order;
     while (o.status === "pending" && Date.now() < until) {
+      // Driven here: its end is the answer, so wait for it (read once after); driven by
+      // another replica: poll. Polling a local saga would multiply the reads under load.
       const local = runner.running(o.id);
-      const wait = new Promise<void>((r) => setTimeout(r, Math.min(POLL_MS * 4, Math.max(1, until - Date.now()))));
+      let timer: NodeJS.Timeout | undefined;
+      const wait = new Promise<void>((r) => (timer = setTimeout(r, Math.max(1, local ? until - Date.now() : Math.min(POLL_MS * 4, until - Date.now())))));
       await (local ? Promise.race([local, wait]) : wait);
+      clearTimeout(timer);
       o = (await store.get(o.id)) ?? o;
     }
     if (o.status === "failed") throw checkoutError(o);
@@ -221,7 +225,7 @@ export function createCheckout(opts: CheckoutOptions): Checkout {
       countPriced(true);
       log.info("order recorded", { order_id: order.id, total_minor: order.totals.totalMinor.toString(), currency: order.currency });
       crash("order_created");
-      void runner.drive(order.id);
+      void runner.drive(order.id, order);
       return outcome(order);
     },
   };

@@ -41,8 +41,12 @@ export interface SagaOptions {
 }
 
 export interface SagaRunner {
-  /** Drives the order's saga if this replica holds or can take its lease; resolves when it stops. */
-  drive(orderId: string): Promise<void>;
+  /**
+   * Drives the order's saga if this replica holds or can take its lease; resolves when it stops.
+   * `inserted` is the order as this replica just recorded it, leased to itself with no step
+   * run yet: then neither the lease nor the saga's state needs reading again.
+   */
+  drive(orderId: string, inserted?: StoredOrder): Promise<void>;
   /** The local driver of the order, if one is running. */
   running(orderId: string): Promise<void> | undefined;
   /** Stops every driver at its next step boundary and gives their leases up. */
@@ -289,9 +293,9 @@ export function createSagaRunner(opts: SagaOptions): SagaRunner {
     return next;
   }
 
-  async function run(orderId: string): Promise<void> {
-    if (!(await store.claim(orderId, owner, leaseMs))) return;
-    let state: Driving | undefined | "reload" = "reload";
+  async function run(orderId: string, inserted: StoredOrder | undefined): Promise<void> {
+    if (!inserted && !(await store.claim(orderId, owner, leaseMs))) return;
+    let state: Driving | undefined | "reload" = inserted ? { order: inserted, history: new Map() } : "reload";
     try {
       while (!stopping.signal.aborted) {
         try {
@@ -315,11 +319,11 @@ export function createSagaRunner(opts: SagaOptions): SagaRunner {
   }
 
   return {
-    drive(orderId) {
+    drive(orderId, inserted) {
       let driver = drivers.get(orderId);
       if (!driver) {
         const link = trace.getSpanContext(context.active());
-        driver = detached(() => traced(orderId, link, () => run(orderId))).finally(() => drivers.delete(orderId));
+        driver = detached(() => traced(orderId, link, () => run(orderId, inserted))).finally(() => drivers.delete(orderId));
         drivers.set(orderId, driver);
       }
       return driver;

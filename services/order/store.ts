@@ -379,17 +379,21 @@ export function createOrderStore(db: Db): OrderStore {
       return new Map(rows.map((r) => [r.step, { status: r.status, attempts: r.attempts }]));
     },
 
-    stepStarted: (orderId, owner, step, leaseMs, now) =>
-      db.tx(async (q) => {
-        await fence(q, orderId, owner, leaseMs);
-        const { rows } = await q.query<{ attempts: number }>(
-          `INSERT INTO saga_steps (order_id, step, status, attempts, updated_at) VALUES ($1, $2, 'started', 1, $3)
-           ON CONFLICT (order_id, step) DO UPDATE SET status = 'started', attempts = saga_steps.attempts + 1, updated_at = $3
-           RETURNING attempts`,
-          [orderId, step, now],
-        );
-        return rows[0]?.attempts ?? 1;
-      }),
+    // The fence and the write in one statement (so one round trip and one commit): the step is
+    // recorded only if the lease is still ours, and then the lease is renewed with it.
+    async stepStarted(orderId, owner, step, leaseMs, now) {
+      const { rows } = await db.query<{ attempts: number }>(
+        `WITH fenced AS (
+           UPDATE orders SET lease_until = ${lease} WHERE id = $1 AND lease_owner = $2 AND NOT saga_done RETURNING id)
+         INSERT INTO saga_steps (order_id, step, status, attempts, updated_at)
+         SELECT id, $4, 'started', 1, $5 FROM fenced
+         ON CONFLICT (order_id, step) DO UPDATE SET status = 'started', attempts = saga_steps.attempts + 1, updated_at = $5
+         RETURNING attempts`,
+        [orderId, owner, leaseMs, step, now],
+      );
+      if (!rows[0]) throw new LeaseLost(orderId);
+      return rows[0].attempts;
+    },
 
     stepRetrying: (orderId, owner, step, error, leaseMs, now) =>
       db.tx(async (q) => {
@@ -397,17 +401,23 @@ export function createOrderStore(db: Db): OrderStore {
         await q.query("UPDATE saga_steps SET last_error = $3, updated_at = $4 WHERE order_id = $1 AND step = $2", [orderId, step, error, now]);
       }),
 
-    stepDone: (orderId, owner, step, patch, now, failed) =>
-      db.tx(async (q) => {
-        await ownedLock(q, orderId, owner);
-        await q.query("UPDATE saga_steps SET status = $3, last_error = $4, updated_at = $5 WHERE order_id = $1 AND step = $2", [orderId, step, failed === undefined ? "done" : "failed", failed ?? "", now]);
-        await q.query(
-          `UPDATE orders SET saga_next = saga_next + 1, payment_id = COALESCE($2, payment_id),
-             refunded_minor = COALESCE($3::bigint, refunded_minor), updated_at = $4
-           WHERE id = $1`,
-          [orderId, patch.paymentId ?? null, patch.refundedMinor?.toString() ?? null, now],
-        );
-      }),
+    // One statement, as stepStarted: the order row's update is the fence (it locks the row and
+    // matches only while the lease is ours), the step's update rides on it.
+    async stepDone(orderId, owner, step, patch, now, failed) {
+      const { rows } = await db.query<{ fenced: number }>(
+        `WITH advanced AS (
+           UPDATE orders SET saga_next = saga_next + 1, payment_id = COALESCE($3, payment_id),
+             refunded_minor = COALESCE($4::bigint, refunded_minor), updated_at = $5
+           WHERE id = $1 AND lease_owner = $2 AND NOT saga_done
+           RETURNING id),
+         step AS (
+           UPDATE saga_steps SET status = $7, last_error = $8, updated_at = $5
+           FROM advanced WHERE saga_steps.order_id = advanced.id AND saga_steps.step = $6)
+         SELECT count(*)::int AS fenced FROM advanced`,
+        [orderId, owner, patch.paymentId ?? null, patch.refundedMinor?.toString() ?? null, now, step, failed === undefined ? "done" : "failed", failed ?? ""],
+      );
+      if (rows[0]?.fenced !== 1) throw new LeaseLost(orderId);
+    },
 
     startCompensation: (orderId, owner, step, code, reason, now) =>
       db.tx(async (q) => {

@@ -76,6 +76,23 @@ async function stopChild(c: Child): Promise<void> {
   clearTimeout(timer);
 }
 
+export interface ServiceProcess {
+  readonly child: ChildProcess;
+  /** What it printed, for failure messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * One service alone from its `dist/services/<name>/main.js`, as a container runs it (benchmarks
+ * use it to keep a service's CPU apart from the load's). `env` is all it gets besides PATH;
+ * waiting until it serves is the caller's part (its first call, retried).
+ */
+export function startServiceProcess(name: string, env: NodeJS.ProcessEnv): ServiceProcess {
+  const c = spawnNode(name, join(repoRoot(), "dist", "services", name, "main.js"), { PATH: process.env["PATH"], ...env });
+  return { child: c.child, output: () => c.out, stop: () => stopChild(c) };
+}
+
 /**
  * `extraEnv` goes to every process; `perService` to one service's process only (e.g. a crash
  * hook for the order service).

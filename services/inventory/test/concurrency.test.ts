@@ -3,9 +3,12 @@
 // orders never deadlock, a commit racing a release of the same reservation has one winner, and
 // a release racing its own order's reserve leaves nothing held.
 import assert from "node:assert/strict";
-import { ReservationStatus } from "../../../gen/shop/inventory/v1/inventory_pb.js";
+import { InventoryService, ReservationStatus } from "../../../gen/shop/inventory/v1/inventory_pb.js";
 import { Code, ShopError } from "../../../platform/errors.js";
-import { orderId, startInventory, stockedSku, type RunningInventory } from "./helpers.js";
+import { createClient } from "../../../platform/grpc/index.js";
+import { startService } from "../../../platform/service.js";
+import { createInventoryModule } from "../module.js";
+import { AUTH, orderId, startInventory, stockedSku, type RunningInventory } from "./helpers.js";
 
 /** Each call's outcome: its value, or the ShopError it failed with (anything else fails the test). */
 async function settle<T>(calls: Promise<T>[]): Promise<({ ok: true; value: T } | { ok: false; err: ShopError })[]> {
@@ -72,6 +75,87 @@ describe("inventory under concurrency (real gRPC, real PostgreSQL)", function ()
       [sku],
     );
     assert.deepEqual(rows[0], { n: 50, units: 50 }, "one reservation per success, none for a failure");
+  });
+
+  it("two replicas batching a burst of new orders, multi-SKU orders, replays and conflicting replays sell exactly the stock, never below zero", async () => {
+    // A second replica on the same database: its batches and ours contend for the same rows.
+    const replica = await startService(createInventoryModule(), {
+      DATABASE_URL: inv.databaseUrl,
+      GRPC_HOST: "127.0.0.1",
+      GRPC_PORT: "0",
+      LOG_LEVEL: "error",
+      USERS_ADDR: inv.users.address,
+      AUTH_ISSUER: AUTH.issuer,
+      AUTH_AUDIENCE: AUTH.audience,
+    });
+    const other = createClient(InventoryService, { service: "test", name: "inventory-replica", address: `127.0.0.1:${replica.port}`, timeoutMs: 60_000 });
+    try {
+      const hot = await stockedSku(inv, 60);
+      const side = await stockedSku(inv, 10);
+      type Lines = { sku: string; quantity: number }[];
+      const calls: { id: string; lines: Lines }[] = [];
+      for (let i = 0; i < 120; i++) calls.push({ id: orderId(), lines: [{ sku: hot, quantity: 1 }] });
+      for (let i = 0; i < 30; i++) calls.push({ id: orderId(), lines: [{ sku: side, quantity: 1 }, { sku: hot, quantity: 1 }] });
+      for (let i = 0; i < 10; i++) {
+        const id = orderId();
+        for (let j = 0; j < 4; j++) calls.push({ id, lines: [{ sku: hot, quantity: 1 }] });
+      }
+      for (let i = 0; i < 5; i++) {
+        const id = orderId();
+        calls.push({ id, lines: [{ sku: hot, quantity: 1 }] }, { id, lines: [{ sku: hot, quantity: 1 }, { sku: side, quantity: 1 }] });
+      }
+      // Shuffled, so replays and conflicts land in the same batches as everything else.
+      for (let i = calls.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [calls[i], calls[j]] = [calls[j]!, calls[i]!];
+      }
+      const seen: number[] = [];
+      let running = true;
+      const watcher = (async () => {
+        while (running) {
+          const { rows } = await inv.db.query<{ available: number }>("SELECT available FROM stock WHERE sku = ANY($1::text[])", [[hot, side]]);
+          seen.push(...rows.map((r) => r.available));
+        }
+      })();
+      const outcomes = await settle(calls.map((c, i) => (i % 2 === 0 ? inv.client : other).reserveStock({ orderId: c.id, lines: c.lines })));
+      running = false;
+      await watcher;
+
+      for (const o of outcomes) if (!o.ok) assert.equal(o.err.code, Code.FAILED_PRECONDITION, o.err.message);
+      // Every unit of the hot SKU goes: more single-unit orders want it than it has, so it cannot
+      // be left over, and every successful order holds exactly one of them.
+      const winners = new Map<string, string>();
+      outcomes.forEach((o, i) => {
+        if (!o.ok) return;
+        const c = calls[i]!;
+        const lines = JSON.stringify([...c.lines].sort((a, b) => a.sku.localeCompare(b.sku)));
+        const r = o.value.reservation!;
+        assert.deepEqual(r.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })), c.lines, "a success answers with its own lines");
+        const before = winners.get(c.id);
+        assert.ok(before === undefined || before === lines, `order ${c.id} succeeded with two different line sets`);
+        winners.set(c.id, lines);
+      });
+      assert.equal(winners.size, 60, "exactly as many orders as the hot SKU has units");
+      const sideWinners = [...winners.values()].filter((l) => l.includes(side)).length;
+      assert.deepEqual(await level(hot), { onHand: 60, reserved: 60, available: 0 });
+      assert.deepEqual(await level(side), { onHand: 10, reserved: sideWinners, available: 10 - sideWinners });
+      assert.ok(seen.length > 0 && seen.every((n) => n >= 0), `available went below zero: ${Math.min(...seen)}`);
+      const { rows } = await inv.db.query<{ order_id: string; n: number }>(
+        `SELECT r.order_id, count(*)::int AS n FROM reservations r JOIN reservation_lines l USING (order_id)
+         WHERE r.status = 'active' AND l.sku = ANY($1::text[]) GROUP BY r.order_id`,
+        [[hot, side]],
+      );
+      assert.deepEqual(new Set(rows.map((r) => r.order_id)), new Set(winners.keys()), "one reservation per successful order, none for a refused one");
+      // A replayed order: all of its calls share one outcome, as one reservation.
+      for (const id of new Set(calls.filter((c, i) => calls.findIndex((d) => d.id === c.id) !== i).map((c) => c.id))) {
+        const mine = outcomes.filter((_, i) => calls[i]!.id === id);
+        const times = new Set(mine.flatMap((o) => (o.ok ? [`${o.value.reservation!.createTime?.seconds}.${o.value.reservation!.createTime?.nanos}`] : [])));
+        assert.ok(times.size <= 1, `order ${id} answered with ${times.size} different reservations`);
+      }
+    } finally {
+      other.close();
+      await replica.stop();
+    }
   });
 
   it("concurrent replays of one order return one reservation and hold its stock once", async () => {

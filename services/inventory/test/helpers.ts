@@ -31,6 +31,8 @@ export interface RunningInventory {
   readonly users: UsersDouble;
   /** The service's schema, for looking at what it stored. */
   readonly db: Db;
+  /** The service's database, e.g. for a second replica on it. */
+  readonly databaseUrl: string;
   readonly service: RunningService;
   /** Call options of an admin and of a customer. */
   readonly admin: CallOptions;
@@ -64,6 +66,7 @@ export async function startInventory(env: Record<string, string> = {}, clock = t
       clock,
       users,
       db,
+      databaseUrl: tdb.url,
       service,
       adminId,
       admin: as(await users.tokenFor(adminId, ["customer", "admin"])),

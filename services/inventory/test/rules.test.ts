@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { Code, type ShopError } from "../../../platform/errors.js";
 import { decodePageToken, encodePageToken, pageSize } from "../page-token.js";
 import {
+  allocate,
   bySku,
   checkLines,
   commitDecision,
@@ -15,7 +16,7 @@ import {
   type ReservationStatus,
   type StoredReservation,
 } from "../reservation-rules.js";
-import { adjusted, available, beforeReserving, crossedIntoLow, isLow, unstocked, type StockLevel } from "../stock-rules.js";
+import { adjusted, available, crossedIntoLow, isLow, unstocked, type StockLevel } from "../stock-rules.js";
 
 const code = (c: Code) => (err: ShopError) => err.code === c;
 const level = (onHand: number, reserved: number, lowStockThreshold = 5): StockLevel => ({ sku: "A", onHand, reserved, lowStockThreshold, updatedAt: undefined });
@@ -38,10 +39,6 @@ describe("stock rules", () => {
     assert.equal(crossedIntoLow(level(10, 5), level(10, 6)), false, "already low");
     assert.equal(crossedIntoLow(level(10, 6), level(10, 4)), false, "rising");
     assert.equal(crossedIntoLow(level(10, 0, 5), level(10, 0, 10)), true, "a raised threshold is a crossing too");
-  });
-
-  it("reconstructs the level before a reservation from the row after it", () => {
-    assert.deepEqual(beforeReserving(level(10, 7), 3), level(10, 4));
   });
 
   it("adds and removes units and sets the threshold only when asked", () => {
@@ -138,6 +135,40 @@ describe("reservation rules", () => {
       { field: "lines[2].quantity", description: "A: requested 3, available 1" },
       { field: "lines[0].quantity", description: "C: requested 1, available 0" },
     ]);
+  });
+});
+
+describe("allocating stock to a batch of orders", () => {
+  const stock = (entries: Record<string, number>) => new Map(Object.entries(entries));
+
+  it("serves orders first come first served until a SKU runs out, and never more than there is", () => {
+    const orders = Array.from({ length: 5 }, () => [{ sku: "HOT", quantity: 2 }]);
+    const { outcomes, reserved } = allocate(stock({ HOT: 7 }), orders);
+    assert.deepEqual(outcomes.map((o) => o.ok), [true, true, true, false, false]);
+    assert.deepEqual([...reserved], [["HOT", 6]]);
+    const refused = outcomes[3]!;
+    assert.ok(!refused.ok);
+    assert.deepEqual(refused.shortages, [{ index: 0, sku: "HOT", requested: 2, available: 1 }]);
+  });
+
+  it("holds all of an order's lines or none, so a refused order leaves its other SKUs to the next ones", () => {
+    const { outcomes, reserved } = allocate(stock({ A: 1, B: 5 }), [
+      [{ sku: "B", quantity: 3 }, { sku: "A", quantity: 2 }],
+      [{ sku: "B", quantity: 5 }],
+      [{ sku: "A", quantity: 1 }, { sku: "C", quantity: 1 }],
+    ]);
+    assert.deepEqual(outcomes.map((o) => o.ok), [false, true, false]);
+    assert.deepEqual([...reserved], [["B", 5]]);
+    const [first, , third] = outcomes;
+    assert.ok(first && !first.ok && third && !third.ok);
+    assert.deepEqual(first.shortages, [{ index: 1, sku: "A", requested: 2, available: 1 }], "only the short line is named, by its request index");
+    assert.deepEqual(third.shortages, [{ index: 1, sku: "C", requested: 1, available: 0 }], "a SKU never stocked has nothing");
+  });
+
+  it("lets a smaller later order take what a larger earlier one could not", () => {
+    const { outcomes, reserved } = allocate(stock({ A: 3 }), [[{ sku: "A", quantity: 4 }], [{ sku: "A", quantity: 3 }], [{ sku: "A", quantity: 1 }]]);
+    assert.deepEqual(outcomes.map((o) => o.ok), [false, true, false]);
+    assert.deepEqual([...reserved], [["A", 3]]);
   });
 });
 
