@@ -23,6 +23,7 @@ export {
 } from "./event-codec.js";
 export { enqueueEvent, pruneOutbox, type EnqueueOptions } from "./outbox.js";
 export { pruneInbox } from "./handle-event.js";
+export { queueName } from "./queue-name.js";
 export { eventsMigrationSet } from "./events-migration-set.js";
 export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions, type OutboxStats } from "./outbox-relay.js";
 export { createAmqpConnection, type AmqpConnection, type AmqpConnectionOptions } from "./amqp-connection.js";

@@ -7,15 +7,17 @@ import { once } from "node:events";
 import { join } from "node:path";
 import { repoRoot } from "../../platform/paths.js";
 import { scrape } from "../../platform/testing/metrics.js";
+import { freePortRange } from "../../platform/testing/ports.js";
 import { waitFor } from "../../platform/testing/wait-for.js";
+import { serviceModules } from "../../services/modules.js";
 import { callApi, freePort } from "./shop-processes.js";
 
 describe("npm start (single process, embedded PostgreSQL, no servers)", function () {
   this.timeout(120_000);
 
   it("runs the shop, prints the gateway URL, serves the seeded catalog and stops on SIGINT", async () => {
-    // Ten services' ports follow the base; a random high base keeps clear of other runs.
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    // Every service's port follows the base.
+    const base = await freePortRange(serviceModules.length);
     const env: NodeJS.ProcessEnv = {
       PATH: process.env["PATH"],
       SHOP_IN_MEMORY: "true",

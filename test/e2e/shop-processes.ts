@@ -7,7 +7,6 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
 import { once } from "node:events";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import amqp from "amqplib";
 import { addressSetting } from "../../gateway/config.js";
@@ -17,6 +16,9 @@ import { uniqueName } from "../../platform/testing/names.js";
 import { createTestDatabase, type TestDatabase } from "../../platform/testing/pg.js";
 import { waitFor } from "../../platform/testing/wait-for.js";
 import { serviceModules } from "../../services/modules.js";
+import { freePort, freePorts } from "../../platform/testing/ports.js";
+
+export { freePort };
 
 export const AMQP_URL = process.env["TEST_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672";
 export const ADMIN_EMAIL = "admin@shop.test";
@@ -49,24 +51,6 @@ export interface ApiResponse {
   readonly status: number;
   readonly body: Record<string, unknown> & { code?: string; message?: string };
   readonly headers: Headers;
-}
-
-export async function freePort(): Promise<number> {
-  return (await freePorts(1))[0]!;
-}
-
-/**
- * `n` distinct free ports: all are held until every one is chosen, so a port released by one
- * probe is never handed to the next (two processes of one shop would then race for it).
- */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = Array.from({ length: n }, () => createServer().listen(0, "127.0.0.1"));
-  try {
-    await Promise.all(servers.map((server) => once(server, "listening")));
-    return servers.map((server) => (server.address() as { port: number }).port);
-  } finally {
-    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  }
 }
 
 interface Child {
@@ -123,6 +107,9 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}, perSe
     RATE_LIMIT_IP_RATE: "1000",
     RATE_LIMIT_IP_BURST: "1000",
     SHUTDOWN_GRACE: "2s",
+    // Nine services with a pool each (plus a LISTEN connection for the relay) must stay under
+    // PostgreSQL's default max_connections of 100, with room for the tests' own connections.
+    DATABASE_POOL_MAX: "5",
     ...addresses,
     ...extraEnv,
   };
@@ -149,7 +136,8 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}, perSe
         const res = await fetch(`${url}/readyz`).catch(() => undefined);
         return res?.status === 200 || undefined;
       },
-      { timeoutMs: 30_000, intervalMs: 100 },
+      // Ten processes load, migrate and connect at once: on a loaded 2-core machine that takes a while.
+      { timeoutMs: 90_000, intervalMs: 100 },
     ).catch((err: Error) => {
       throw new Error(`${err.message}\n${output()}`);
     });
