@@ -1,5 +1,4 @@
 // Addresses for tests that need a peer which is down, or a port to start something on.
-import { once } from "node:events";
 import { createServer } from "node:net";
 
 /** A 127.0.0.1 port where nothing listens right now. */
@@ -18,20 +17,6 @@ export async function freePorts(n: number): Promise<number[]> {
     return servers.map((server) => (server.address() as { port: number }).port);
   } finally {
     await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
-  }
-}
-
-/**
- * `n` distinct free ports: all are held until every one is chosen, so a port released by one
- * probe is never handed to the next (two processes of one shop would then race for it).
- */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = Array.from({ length: n }, () => createServer().listen(0, "127.0.0.1"));
-  try {
-    await Promise.all(servers.map((server) => once(server, "listening")));
-    return servers.map((server) => (server.address() as { port: number }).port);
-  } finally {
-    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
   }
 }
 
