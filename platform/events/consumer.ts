@@ -11,7 +11,7 @@ import type { ConnectionSetup, AmqpConnection } from "./amqp-connection.js";
 import { closeQuietly } from "./amqp-connection.js";
 import { defaultSubscribeOptions, type EventSubscriber, type Subscription } from "./event-bus.js";
 import { createEventDecoder, fromAmqpMessage, PoisonEventError } from "./event-codec.js";
-import { createEventProcessor } from "./handle-event.js";
+import { createEventProcessor, inboxOf } from "./handle-event.js";
 
 export interface AmqpSubscriberOptions {
   connection: AmqpConnection;
@@ -38,7 +38,7 @@ export function createAmqpSubscriber(opts: AmqpSubscriberOptions): EventSubscrib
       const retryDelayMs = sub.retryDelayMs ?? defaultSubscribeOptions.retryDelayMs;
       if (deliveryLimit < 1) throw new Error("deliveryLimit must be at least 1");
       const decoder = createEventDecoder(sub.events);
-      const processEvent = createEventProcessor({ queue, db: sub.db, decoder, handler: sub.handler, system: "rabbitmq" });
+      const processEvent = createEventProcessor({ queue, inbox: inboxOf(sub as Parameters<typeof inboxOf>[0]), decoder, handler: sub.handler, system: "rabbitmq" });
       const logger = opts.logger.child({ queue });
       let closed = false;
       let current: { ch: Channel; tag: string } | undefined;

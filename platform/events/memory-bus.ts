@@ -10,7 +10,7 @@
 import type { Logger } from "../logger.js";
 import { defaultSubscribeOptions, type DeadLetter, type EventBus, type EventEnvelope } from "./event-bus.js";
 import { createEventDecoder, PoisonEventError } from "./event-codec.js";
-import { createEventProcessor, type EventProcessor } from "./handle-event.js";
+import { createEventProcessor, inboxOf, type EventProcessor } from "./handle-event.js";
 
 export interface MemoryEventBusOptions {
   logger: Logger;
@@ -111,7 +111,7 @@ export function createMemoryEventBus(opts: MemoryEventBusOptions): EventBus {
       // Bindings outlive the subscription, as a durable queue's do.
       for (const t of decoder.types) q.types.add(t);
       const consumer: Consumer = {
-        process: createEventProcessor({ queue: sub.queue, db: sub.db, decoder, handler: sub.handler, system: "memory" }),
+        process: createEventProcessor({ queue: sub.queue, inbox: inboxOf(sub as Parameters<typeof inboxOf>[0]), decoder, handler: sub.handler, system: "memory" }),
         prefetch: sub.prefetch ?? defaultSubscribeOptions.prefetch,
         deliveryLimit,
         retryDelayMs: sub.retryDelayMs ?? defaultSubscribeOptions.retryDelayMs,
