@@ -60,7 +60,7 @@ export async function connectMongo(opts: MongoOptions): Promise<Mongo> {
   } catch (err) {
     await client.close().catch(() => undefined);
     // The driver's messages name hosts, never credentials; ours above names neither.
-    throw new Error(`cannot use MongoDB: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`cannot use MongoDB: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   const db = client.db(databaseOf(opts.url) ?? opts.defaultDb);
   return {
