@@ -5,7 +5,9 @@
 // With DATABASE_URL unset the services share one embedded PostgreSQL (PGlite) under
 // SHOP_DATA_DIR, a schema each; with it set, each service gets its own schema on that server.
 // With AMQP_URL unset events go through the in-process bus; with it set, through RabbitMQ.
-// The demo catalog is seeded on first run.
+// The demo catalog is seeded on first run. A service that needs a server with no embedded
+// stand-in (reviews: MongoDB) runs only when its URL is set; otherwise the shop starts without
+// it, reports why in `off`, and the gateway answers its RPCs UNAVAILABLE saying so.
 import { join } from "node:path";
 import { bool, int, loadConfig, optional, str } from "../platform/config.js";
 import { createDb, type Db } from "../platform/db/db.js";
@@ -15,6 +17,7 @@ import { createLogger } from "../platform/logger.js";
 import { repoRoot } from "../platform/paths.js";
 import { startService, type RunningService, type SharedParts } from "../platform/service.js";
 import { initTelemetry } from "../platform/telemetry.js";
+import { BACKEND_OFF } from "../gateway/backends.js";
 import { addressSetting } from "../gateway/config.js";
 import { startGateway, type RunningGateway } from "../gateway/start.js";
 import { demoSkuCodes, seedDemoCatalog } from "./catalog/seed.js";
@@ -36,6 +39,8 @@ export const shopConfig = {
 export interface RunningShop {
   readonly gateway: RunningGateway;
   readonly services: readonly RunningService[];
+  /** Services this shop runs without, and why. */
+  readonly off: readonly { readonly name: string; readonly reason: string }[];
   stop(): Promise<void>;
 }
 
@@ -74,13 +79,19 @@ export async function startShop(env: NodeJS.ProcessEnv = process.env): Promise<R
     }
 
     const portOf = (defaultPort: number) => config.SHOP_GRPC_BASE_PORT + (defaultPort - FIRST_DEFAULT_PORT);
+    const off: { name: string; reason: string }[] = [];
     const addresses: Record<string, string> = {};
-    for (const mod of serviceModules) addresses[addressSetting(mod.name)] = `127.0.0.1:${portOf(mod.defaultPort)}`;
+    for (const mod of serviceModules) {
+      const reason = mod.offReason?.(env);
+      if (reason) off.push({ name: mod.name, reason });
+      addresses[addressSetting(mod.name)] = reason ? BACKEND_OFF : `127.0.0.1:${portOf(mod.defaultPort)}`;
+    }
     const common: NodeJS.ProcessEnv = { LOG_LEVEL: logLevel, ...env, ...addresses, GRPC_HOST: "127.0.0.1" };
     delete common["DATABASE_SCHEMA"]; // one per service, never one for all
 
     const services: RunningService[] = [];
     for (const mod of serviceModules) {
+      if (off.some((o) => o.name === mod.name)) continue;
       const svc = await startService(mod, { ...common, GRPC_PORT: String(portOf(mod.defaultPort)) }, shared);
       services.push(svc);
       stops.push(() => svc.stop());
@@ -90,7 +101,7 @@ export async function startShop(env: NodeJS.ProcessEnv = process.env): Promise<R
     stops.push(() => gateway.stop());
 
     let stopping: Promise<void> | undefined;
-    return { gateway, services, stop: () => (stopping ??= stopAll()) };
+    return { gateway, services, off, stop: () => (stopping ??= stopAll()) };
   } catch (err) {
     await stopAll();
     throw err;
