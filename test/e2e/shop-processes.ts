@@ -3,15 +3,19 @@
 // free ports, against one fresh PostgreSQL database (a schema per service) and RabbitMQ with an
 // vhost of its own (so every queue the services declare goes with it; without rabbitmqctl, an
 // exchange of its own on the default vhost). Tests drive it through the gateway's JSON API with `api()`.
+// Reviews runs only when MONGO_URL names a MongoDB replica set (a database of its own per run);
+// without it the gateway is told reviews is off (`REVIEWS_ADDR=off`), as `npm start` does.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
 import { once } from "node:events";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import amqp from "amqplib";
+import { BACKEND_OFF } from "../../gateway/backends.js";
 import { addressSetting } from "../../gateway/config.js";
 import { repoRoot } from "../../platform/paths.js";
 import { uniqueName } from "../../platform/testing/names.js";
+import { createTestMongoDatabase, mongoTestUrl } from "../../platform/testing/mongo.js";
 import { createTestDatabase, type TestDatabase } from "../../platform/testing/pg.js";
 import { waitFor } from "../../platform/testing/wait-for.js";
 import { serviceModules } from "../../services/modules.js";
@@ -23,6 +27,8 @@ export interface ShopProcesses {
   readonly url: string;
   readonly db: TestDatabase;
   readonly exchange: string;
+  /** Services not started (reviews without MONGO_URL). */
+  readonly off: readonly string[];
   /** Everything the processes printed, for failure messages. */
   output(name?: string): string;
   /** The process of one service (or "gateway"), e.g. to SIGKILL it. */
@@ -89,8 +95,11 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}, perSe
   const exchange = uniqueName("e2e");
   const broker = await createVhost(exchange);
   const dist = join(repoRoot(), "dist");
+  const mongo = mongoTestUrl ? createTestMongoDatabase(mongoTestUrl, "e2e") : undefined;
+  const mongoEnv: NodeJS.ProcessEnv = mongo ? { MONGODB_URL: mongo.url } : {};
+  const off = serviceModules.filter((m) => m.offReason?.({ ...mongoEnv, ...extraEnv }) !== undefined).map((m) => m.name);
   const addresses: Record<string, string> = {};
-  for (const mod of serviceModules) addresses[addressSetting(mod.name)] = `127.0.0.1:${await freePort()}`;
+  for (const mod of serviceModules) addresses[addressSetting(mod.name)] = off.includes(mod.name) ? BACKEND_OFF : `127.0.0.1:${await freePort()}`;
   const gatewayPort = await freePort();
   const env: NodeJS.ProcessEnv = {
     PATH: process.env["PATH"],
@@ -104,6 +113,7 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}, perSe
     RATE_LIMIT_IP_RATE: "1000",
     RATE_LIMIT_IP_BURST: "1000",
     SHUTDOWN_GRACE: "2s",
+    ...mongoEnv,
     ...addresses,
     ...extraEnv,
   };
@@ -111,6 +121,7 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}, perSe
   const stop = async () => {
     await Promise.all(children.map(stopChild));
     await broker.drop().catch(() => undefined);
+    await mongo?.drop().catch(() => undefined);
     await db.drop();
   };
   try {
@@ -118,7 +129,7 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}, perSe
       const port = addresses[addressSetting(name)]!.split(":")[1]!;
       return spawnNode(name, join(dist, "services", name, "main.js"), { ...env, GRPC_PORT: port, ...(perService[name] ?? {}), ...extra });
     };
-    for (const mod of serviceModules) children.push(startOne(mod.name));
+    for (const mod of serviceModules) if (!off.includes(mod.name)) children.push(startOne(mod.name));
     children.push(spawnNode("gateway", join(dist, "gateway", "main.js"), { ...env, GATEWAY_HOST: "127.0.0.1", GATEWAY_PORT: String(gatewayPort) }));
     const url = `http://127.0.0.1:${gatewayPort}`;
     const output = (name?: string) => children.filter((c) => !name || c.name === name).map((c) => `--- ${c.name}\n${c.out}`).join("\n");
@@ -138,6 +149,7 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}, perSe
       url,
       db,
       exchange,
+      off,
       output,
       process: (name) => children.find((c) => c.name === name)!.child,
       async restart(name, extra = {}) {
