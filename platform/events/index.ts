@@ -26,6 +26,7 @@ export {
 } from "./event-codec.js";
 export { enqueueEvent, pruneOutbox, type EnqueueOptions } from "./outbox.js";
 export { createPostgresInbox, pruneInbox } from "./handle-event.js";
+export { queueName } from "./queue-name.js";
 export { eventsMigrationSet } from "./events-migration-set.js";
 export {
   createOutboxRelay,

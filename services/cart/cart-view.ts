@@ -7,7 +7,7 @@
 // instead of failing: no prices (catalog) or no availability (inventory), and a cart-level
 // warning saying so.
 import type { SkuInfo, SkuLookup } from "./catalog.js";
-import { formatMoney, sameMoney, times, type Money } from "./money.js";
+import { formatMoney, sameMoney, times, type Money } from "../../platform/money.js";
 
 export interface StoredLine {
   readonly sku: string;

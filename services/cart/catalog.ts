@@ -2,7 +2,7 @@
 // sold. The cart never takes a price from its client; every price it shows comes from here.
 import type { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.js";
 import type { ServiceClient } from "../../platform/grpc/index.js";
-import type { Money } from "./money.js";
+import type { Money } from "../../platform/money.js";
 
 export interface SkuInfo {
   readonly sku: string;

@@ -14,6 +14,7 @@ import { cartConfig } from "./config.js";
 import { subscribeToOrderPlaced } from "./order-events.js";
 import { CartService, createCartService } from "./service.js";
 import { createCartStore } from "./store.js";
+import { queueName } from "../../platform/events/index.js";
 
 export interface CartModuleOptions {
   /** The service's notion of now: expiry and line times. Tests move it. */
@@ -55,7 +56,7 @@ export function createCartModule(opts: CartModuleOptions = {}): ServiceModule<ty
         ttl: { guestMs: config.CART_GUEST_TTL, userMs: config.CART_USER_TTL },
       });
       server.add(CartService, createCartService(carts));
-      await subscribeToOrderPlaced({ bus, db, queue: `${config.AMQP_EXCHANGE}.${name}.orders` });
+      await subscribeToOrderPlaced({ bus, db, queue: queueName(config.AMQP_EXCHANGE, name, "orders") });
       const cleanup = startCleanup({ store, clock, intervalMs: config.CART_CLEANUP_INTERVAL, batch: config.CART_CLEANUP_BATCH, log });
       onStop(() => cleanup.stop());
     },

@@ -9,7 +9,7 @@ import { requireCaller, type CallContext, type ServiceImpl } from "../../platfor
 import { requestOwner } from "./cart-owner.js";
 import type { CartResult, Carts } from "./carts.js";
 import type { WarningCode } from "./cart-view.js";
-import type { Money } from "./money.js";
+import { toProtoMoney } from "../../platform/money.js";
 
 const warningCodes: Record<WarningCode, CartWarning_Code> = {
   price_changed: CartWarning_Code.PRICE_CHANGED,
@@ -20,7 +20,6 @@ const warningCodes: Record<WarningCode, CartWarning_Code> = {
   availability_unknown: CartWarning_Code.AVAILABILITY_UNKNOWN,
 };
 
-const money = (m: Money | undefined) => (m ? { amountMinor: m.amountMinor, currencyCode: m.currency } : undefined);
 const time = (d: Date | undefined) => (d ? timestampFromDate(d) : undefined);
 
 export function toProtoCart({ view, token }: CartResult): MessageInitShape<typeof CartSchema> {
@@ -35,12 +34,12 @@ export function toProtoCart({ view, token }: CartResult): MessageInitShape<typeo
       skuName: l.skuName,
       imageUrl: l.imageUrl,
       quantity: l.quantity,
-      unitPrice: money(l.unitPrice),
-      lineTotal: money(l.lineTotal),
+      unitPrice: toProtoMoney(l.unitPrice),
+      lineTotal: toProtoMoney(l.lineTotal),
       availability: l.availability,
       addTime: time(l.addedAt),
     })),
-    subtotal: money(view.subtotal),
+    subtotal: toProtoMoney(view.subtotal),
     totalQuantity: view.totalQuantity,
     warnings: view.warnings.map((w) => ({ code: warningCodes[w.code], sku: w.sku, message: w.message })),
     expireTime: time(view.expiresAt),

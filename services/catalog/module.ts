@@ -11,6 +11,7 @@ import { seedDemoCatalog } from "./seed.js";
 import { CatalogService, createCatalogService } from "./service.js";
 import { subscribeStockLevels } from "./stock-levels.js";
 import { createCatalogStore } from "./store.js";
+import { queueName } from "../../platform/events/index.js";
 
 export interface CatalogModuleOptions {
   /** The service's notion of now: product and category times. Tests move it. */
@@ -31,7 +32,7 @@ export function createCatalogModule(opts: CatalogModuleOptions = {}): ServiceMod
         CatalogService,
         createCatalogService({ products: createProducts({ store, clock }), browsing: createBrowsing({ store, categories }), categories }),
       );
-      await subscribeStockLevels({ bus, db, store, queue: config.STOCK_EVENTS_QUEUE });
+      await subscribeStockLevels({ bus, db, store, queue: queueName(config.AMQP_EXCHANGE, "catalog", "stock-levels") });
       if (config.SEED_DEMO_CATALOG) {
         const seeded = await seedDemoCatalog(db);
         if (seeded.products > 0) log.info("demo catalog seeded", { products: seeded.products, skus: seeded.skus });

@@ -8,7 +8,7 @@ import type { ServiceModule } from "../../platform/service.js";
 import { inventoryConfig } from "./config.js";
 import { startExpiry } from "./expiry.js";
 import { createReservations } from "./reservations.js";
-import { startPeriodic } from "./periodic.js";
+import { startPeriodic } from "../../platform/periodic.js";
 import { createInventoryService, InventoryService } from "./service.js";
 import { createStockLevels } from "./stock-levels.js";
 import { createInventoryStore } from "./store.js";
@@ -35,10 +35,15 @@ export function createInventoryModule(opts: InventoryModuleOptions = {}): Servic
       parts.onStop(() => expiry.stop());
       // Every reservation enqueues an event, so published ones are pruned rather than kept forever.
       const retention = config.INVENTORY_OUTBOX_RETENTION;
-      const prune = startPeriodic("prune outbox", Math.min(retention, 10 * 60_000), async () => {
-        const n = await pruneOutbox(db, retention);
-        if (n > 0) log.info("published events pruned from the outbox", { count: n });
-      }, log);
+      const prune = startPeriodic({
+        name: "prune outbox",
+        intervalMs: Math.min(retention, 10 * 60_000),
+        run: async () => {
+          const n = await pruneOutbox(db, retention);
+          if (n > 0) log.info("published events pruned from the outbox", { count: n });
+        },
+        log,
+      });
       parts.onStop(() => prune.stop());
     },
   };

@@ -11,7 +11,6 @@
 // tracking number), refunds from payment (which covers partial refunds too). The order service's
 // OrderShipped, OrderDelivered and OrderRefunded say the same things again and are not consumed.
 import type { MessageShape } from "@bufbuild/protobuf";
-import type { Money as ProtoMoney } from "../../gen/shop/common/v1/money_pb.js";
 import type { Address } from "../../gen/shop/common/v1/address_pb.js";
 import {
   OrderCancelledSchema,
@@ -25,9 +24,9 @@ import { PaymentRefundedSchema } from "../../gen/shop/payment/v1/events_pb.js";
 import { ShipmentDeliveredSchema, ShipmentShippedSchema } from "../../gen/shop/shipping/v1/events_pb.js";
 import { PasswordChangedSchema, UserRegisteredSchema } from "../../gen/shop/users/v1/events_pb.js";
 import type { Db, Queryable } from "../../platform/db/db.js";
-import { PoisonEventError, type EventSubscriber, type ReceivedEvent, type Subscription } from "../../platform/events/index.js";
+import { type EventSubscriber, PoisonEventError, queueName, type ReceivedEvent, type Subscription } from "../../platform/events/index.js";
 import { parseMailbox } from "./mime.js";
-import type { Money } from "./money.js";
+import { fromProtoMoney } from "../../platform/money.js";
 import type { MailRequest, Notifications } from "./notifications.js";
 import * as templates from "./templates.js";
 
@@ -49,7 +48,8 @@ export interface EventConsumersOptions {
   readonly bus: EventSubscriber;
   readonly db: Db;
   /** Queue names are `<prefix>.notification.mail` and `<prefix>.notification.live`. */
-  readonly queuePrefix: string;
+  /** The topic exchange: queue names start with it. */
+  readonly exchange: string;
   readonly notifications: Notifications;
   readonly shopName: string;
 }
@@ -64,7 +64,6 @@ function ids<T extends Record<string, string>>(type: string, values: T): T {
   return values;
 }
 
-const money = (m: ProtoMoney | undefined): Money | undefined => (m ? { amountMinor: m.amountMinor, currency: m.currencyCode } : undefined);
 
 function addressLines(a: Address | undefined): string[] {
   if (!a) return [];
@@ -75,12 +74,12 @@ export function orderSummary(placed: OrderPlaced): templates.OrderSummary {
   const o = placed.order!;
   return {
     orderId: o.id,
-    lines: o.lines.map((l) => ({ name: l.productName || l.sku, variant: l.skuName, quantity: l.quantity, lineTotal: money(l.lineTotal) })),
-    subtotal: money(o.totals?.subtotal),
-    discount: money(o.totals?.discount),
-    shipping: money(o.totals?.shipping),
-    tax: money(o.totals?.tax),
-    total: money(o.totals?.total),
+    lines: o.lines.map((l) => ({ name: l.productName || l.sku, variant: l.skuName, quantity: l.quantity, lineTotal: fromProtoMoney(l.lineTotal) })),
+    subtotal: fromProtoMoney(o.totals?.subtotal),
+    discount: fromProtoMoney(o.totals?.discount),
+    shipping: fromProtoMoney(o.totals?.shipping),
+    tax: fromProtoMoney(o.totals?.tax),
+    total: fromProtoMoney(o.totals?.total),
     shipTo: addressLines(o.shippingAddress),
   };
 }
@@ -117,7 +116,7 @@ export async function subscribeToEvents(opts: EventConsumersOptions): Promise<Su
       }
       case "shop.order.v1.OrderCancelled": {
         const { userId, orderId } = ids(m.$typeName, { userId: m.userId, orderId: m.orderId });
-        const content = templates.orderCancelled(await greeting(q, userId), orderId, m.reason, money(m.refundedAmount));
+        const content = templates.orderCancelled(await greeting(q, userId), orderId, m.reason, fromProtoMoney(m.refundedAmount));
         return { userId, orderId, template: "order_cancelled", kind: "transactional", dedupeKey: orderId, content };
       }
       case "shop.order.v1.OrderFailed": {
@@ -139,9 +138,9 @@ export async function subscribeToEvents(opts: EventConsumersOptions): Promise<Su
       }
       case "shop.payment.v1.PaymentRefunded": {
         const { userId, orderId } = ids(m.$typeName, { userId: m.userId, orderId: m.orderId });
-        const amount = money(m.amount);
+        const amount = fromProtoMoney(m.amount);
         if (!amount) throw new PoisonEventError("PaymentRefunded without an amount");
-        const total = money(m.refundedTotal);
+        const total = fromProtoMoney(m.refundedTotal);
         // The running total grows with every refund of a payment: it tells one refund from the next.
         const dedupeKey = total ? `${m.paymentId}:${total.amountMinor}` : event.id;
         return { userId, orderId, template: "refund_issued", kind: "order_updates", dedupeKey, content: templates.refundIssued(await greeting(q, userId), orderId, amount, total) };
@@ -150,7 +149,7 @@ export async function subscribeToEvents(opts: EventConsumersOptions): Promise<Su
   }
 
   const mail = await opts.bus.subscribe({
-    queue: `${opts.queuePrefix}.notification.mail`,
+    queue: queueName(opts.exchange, "notification", "mail"),
     events: mailEvents,
     db: opts.db,
     handler: async (event, q) => {
@@ -158,7 +157,7 @@ export async function subscribeToEvents(opts: EventConsumersOptions): Promise<Su
     },
   });
   const live = await opts.bus.subscribe({
-    queue: `${opts.queuePrefix}.notification.live`,
+    queue: queueName(opts.exchange, "notification", "live"),
     events: liveEvents,
     db: opts.db,
     handler: async (event, q) => {

@@ -8,6 +8,7 @@ import type { Db } from "../../platform/db/db.js";
 import { context } from "../../platform/telemetry.js";
 import { pruneInbox, pruneOutbox } from "../../platform/events/index.js";
 import type { Logger } from "../../platform/logger.js";
+import { drainBatches, startPeriodic, type PeriodicJob } from "../../platform/periodic.js";
 import type { NotificationStore } from "./store.js";
 
 export interface HousekeepingOptions {
@@ -23,34 +24,20 @@ export interface HousekeepingOptions {
 
 const BATCH = 5_000;
 
-export function startHousekeeping(opts: HousekeepingOptions): { runOnce(): Promise<void>; stop(): Promise<void> } {
+export function startHousekeeping(opts: HousekeepingOptions): PeriodicJob<void> {
   const { db, store, log } = opts;
-  const drain = async (step: () => Promise<number>): Promise<number> => {
-    let total = 0;
-    for (let n = await step(); ; n = await step()) {
-      total += n;
-      if (n < BATCH) return total;
-    }
-  };
-  let running: Promise<void> | undefined;
-  // Routine, not a request: no root spans for its SQL.
-  const runOnce = () =>
-    (running ??= context.with(suppressTracing(ROOT_CONTEXT), async () => {
-      const before = new Date(opts.clock().getTime() - opts.logRetentionMs);
-      const log_ = await drain(() => store.pruneLog(before, BATCH));
-      const inbox = await drain(() => pruneInbox(db, opts.inboxRetentionMs, BATCH));
-      const outbox = await drain(() => pruneOutbox(db, opts.outboxRetentionMs, BATCH));
-      if (log_ + inbox + outbox > 0) log.info("retention applied", { logEntries: log_, inbox, outbox });
-    }).finally(() => (running = undefined)));
-  const timer = setInterval(() => {
-    runOnce().catch((err: unknown) => log.warn("housekeeping failed; retrying at the next interval", { err }));
-  }, opts.intervalMs);
-  timer.unref();
-  return {
-    runOnce,
-    async stop() {
-      clearInterval(timer);
-      await running?.catch(() => undefined);
-    },
-  };
+  return startPeriodic({
+    name: "notification housekeeping",
+    intervalMs: opts.intervalMs,
+    log,
+    // Routine, not a request: no root spans for its SQL.
+    run: () =>
+      context.with(suppressTracing(ROOT_CONTEXT), async () => {
+        const before = new Date(opts.clock().getTime() - opts.logRetentionMs);
+        const logEntries = await drainBatches(() => store.pruneLog(before, BATCH), BATCH);
+        const inbox = await drainBatches(() => pruneInbox(db, opts.inboxRetentionMs, BATCH), BATCH);
+        const outbox = await drainBatches(() => pruneOutbox(db, opts.outboxRetentionMs, BATCH), BATCH);
+        if (logEntries + inbox + outbox > 0) log.info("retention applied", { logEntries, inbox, outbox });
+      }),
+  });
 }

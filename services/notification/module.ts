@@ -102,7 +102,7 @@ export function createNotificationModule(opts: NotificationModuleOptions = {}): 
       });
       onStop(() => housekeeping.stop());
 
-      await subscribeToEvents({ bus, db, queuePrefix: config.AMQP_EXCHANGE, notifications, shopName: config.MAIL_SHOP_NAME });
+      await subscribeToEvents({ bus, db, exchange: config.AMQP_EXCHANGE, notifications, shopName: config.MAIL_SHOP_NAME });
       if (transport.name === "folder") log.warn("SMTP_URL is unset: mails are written as .eml files", { dir: config.NOTIFICATION_OUTBOX_DIR });
     },
   };

@@ -2,7 +2,7 @@
 // and a simple HTML body. No template engine: the HTML is a few escaped strings in one layout,
 // and every value that came from outside goes through `escapeHtml`.
 import type { MailContent } from "./mime.js";
-import { formatMoney, type Money } from "./money.js";
+import { formatMoneyForPeople as formatMoney, type Money } from "../../platform/money.js";
 
 /** Who the mail greets and which shop it comes from. */
 export interface Greeting {

@@ -22,6 +22,7 @@ import { createOrderService, OrderService } from "./service.js";
 import { createGrpcShippingQuotes, ShippingService, type ShippingQuotes } from "./shipping-quotes.js";
 import { subscribeShippingEvents } from "./shipping-events.js";
 import { createOrderStore } from "./store.js";
+import { queueName } from "../../platform/events/index.js";
 
 export interface OrderModuleOptions {
   /** The service's notion of now (order and history times, saga deadlines). */
@@ -34,8 +35,6 @@ export interface OrderModuleOptions {
   readonly catalog?: Catalog;
   /** Replaces ORDER_CRASH_AFTER_STEP's exit(137), e.g. to throw in an in-process test. */
   readonly crashPoint?: (point: CrashPoint) => void;
-  /** Queue of the shipping-event consumer (tests use unique names). */
-  readonly shippingEventsQueue?: string;
 }
 
 export function createOrderModule(opts: OrderModuleOptions = {}): ServiceModule<typeof orderConfig> {
@@ -107,7 +106,7 @@ export function createOrderModule(opts: OrderModuleOptions = {}): ServiceModule<
       });
       const orders = createOrders({ store, runner, clock, owner, leaseMs, sagaDeadlineMs: config.ORDER_SAGA_DEADLINE, waitMs: config.ORDER_PLACE_WAIT, log });
       server.add(OrderService, createOrderService({ checkout, orders }));
-      await subscribeShippingEvents(bus, db, orders, opts.shippingEventsQueue);
+      await subscribeShippingEvents(bus, db, orders, queueName(config.AMQP_EXCHANGE, "order", "shipping-events"));
 
       // Registered after the consumer so they stop before it (reverse order): no new saga
       // starts, running ones stop at a step boundary and give their leases up.

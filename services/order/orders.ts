@@ -10,7 +10,8 @@ import type { Logger } from "../../platform/logger.js";
 import type { StoredOrder } from "./order-model.js";
 import { toProtoLine } from "./order-proto.js";
 import type { SagaRunner } from "./saga.js";
-import type { OrderStore, OrderTx, PageKey } from "./store.js";
+import type { PageKey } from "../../platform/page-token.js";
+import type { OrderStore, OrderTx } from "./store.js";
 import { decide, type Actor, type OrderStatus } from "./transitions.js";
 
 export interface Viewer {

@@ -4,7 +4,7 @@
 // not an error here: the payment comes back `failed` with a reason the shopper may see.
 import { PaymentService, PaymentStatus, type Payment } from "../../gen/shop/payment/v1/payment_pb.js";
 import type { ServiceClient } from "../../platform/grpc/index.js";
-import { toProtoMoney, type Money } from "./money.js";
+import { toProtoMoney, type Money } from "../../platform/money.js";
 
 /** `unsettled`: the provider's answer is not known yet; asking again with the same key resolves it. */
 export type PaymentState = "authorized" | "captured" | "partially_refunded" | "refunded" | "voided" | "failed" | "unsettled";

@@ -12,7 +12,7 @@
 // `shipping` is the price before its discount, since `discount` already holds the shipping
 // discount; that is the reading chosen here (see README.md).
 import { ShopError, Code, type FieldViolation } from "../../platform/errors.js";
-import type { Money } from "./money.js";
+import type { Money } from "../../platform/money.js";
 
 /** A SKU as the catalog prices it now. */
 export interface SkuPrice {

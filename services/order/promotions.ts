@@ -3,7 +3,7 @@
 // order id at the promotion service).
 import { PromotionService } from "../../gen/shop/promotion/v1/promotion_pb.js";
 import type { ServiceClient } from "../../platform/grpc/index.js";
-import { toProtoMoney } from "./money.js";
+import { toProtoMoney } from "../../platform/money.js";
 import type { AppliedDiscount, CartItem, PromotionOutcome, SkuPrice } from "./pricing.js";
 
 export interface Evaluation extends PromotionOutcome {

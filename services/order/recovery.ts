@@ -4,6 +4,7 @@
 // the same moment split the work and never drive one saga twice; a checkout found past its
 // deadline (and not yet past capture) compensates instead of resuming (saga.ts decides).
 import type { Logger } from "../../platform/logger.js";
+import { startPeriodic, type PeriodicJob } from "../../platform/periodic.js";
 import type { SagaRunner } from "./saga.js";
 import type { OrderStore } from "./store.js";
 
@@ -17,44 +18,21 @@ export interface RecoveryOptions {
   readonly log: Logger;
 }
 
-export interface Recovery {
-  /** One pass now; resolves with the number of sagas taken over. */
-  runOnce(): Promise<number>;
-  stop(): Promise<void>;
-}
-
-export function startRecovery(opts: RecoveryOptions): Recovery {
+/** Runs a pass at once (a restarted replica picks up its crashed sagas), then every interval. */
+export function startRecovery(opts: RecoveryOptions): PeriodicJob<number> {
   const { store, runner, owner, leaseMs, log } = opts;
-  let pass: Promise<number> | undefined;
-  let stopped = false;
-
-  // One batch per pass, not awaited: a saga stuck on a peer that is down must not hold up the
-  // others. Each driver renews its own lease, so what was taken stays taken.
-  const runOnce = () =>
-    (pass ??= (async () => {
-      try {
-        if (stopped) return 0;
-        const ids = await store.claimExpired(owner, leaseMs, opts.batch);
-        if (ids.length > 0) log.info("recovering sagas", { count: ids.length });
-        for (const id of ids) void runner.drive(id);
-        return ids.length;
-      } catch (err) {
-        log.warn("saga recovery pass failed", { err });
-        return 0;
-      } finally {
-        pass = undefined;
-      }
-    })());
-
-  const timer = setInterval(() => void runOnce(), opts.intervalMs);
-  timer.unref();
-  void runOnce();
-  return {
-    runOnce,
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await pass;
+  return startPeriodic({
+    name: "saga recovery",
+    intervalMs: opts.intervalMs,
+    log,
+    runAtStart: true,
+    // One batch per pass, not awaited: a saga stuck on a peer that is down must not hold up the
+    // others. Each driver renews its own lease, so what was taken stays taken.
+    run: async () => {
+      const ids = await store.claimExpired(owner, leaseMs, opts.batch);
+      if (ids.length > 0) log.info("recovering sagas", { count: ids.length });
+      for (const id of ids) void runner.drive(id);
+      return ids.length;
     },
-  };
+  });
 }

@@ -9,12 +9,15 @@ import type { Checkout } from "./checkout.js";
 import type { StoredOrder } from "./order-model.js";
 import { fromProtoAddress, fromProtoStatus, toProtoLine, toProtoOrder } from "./order-proto.js";
 import type { Orders } from "./orders.js";
-import { decodePageToken, encodePageToken, pageSize } from "./page-token.js";
+import { decodePageToken, encodePageToken, pageSize } from "../../platform/page-token.js";
 
 const isAdmin = (ctx: CallContext) => requireCaller(ctx).roles.includes(ADMIN_ROLE);
 
+/** Orders are read a screenful at a time. */
+const ORDERS_PAGE_SIZE = 20;
+
 async function page(orders: Orders, filter: { userId?: string; status: ProtoStatus; pageSize: number; pageToken: string }) {
-  const limit = pageSize(filter.pageSize);
+  const limit = pageSize(filter.pageSize, ORDERS_PAGE_SIZE);
   const status = fromProtoStatus(filter.status);
   const after = decodePageToken(filter.pageToken);
   const rows = await orders.list({

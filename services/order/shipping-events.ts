@@ -7,9 +7,8 @@ import type { EventSubscriber, Subscription } from "../../platform/events/index.
 import type { Orders } from "./orders.js";
 import { orderTx } from "./store.js";
 
-export const SHIPPING_EVENTS_QUEUE = "order.shipping-events";
 
-export function subscribeShippingEvents(bus: EventSubscriber, db: Db, orders: Orders, queue = SHIPPING_EVENTS_QUEUE): Promise<Subscription> {
+export function subscribeShippingEvents(bus: EventSubscriber, db: Db, orders: Orders, queue: string): Promise<Subscription> {
   return bus.subscribe({
     queue,
     db,

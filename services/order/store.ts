@@ -3,6 +3,7 @@
 // lease (`lease_owner = $me`), so a replica that lost its lease can no longer move a saga
 // another replica has taken over. Lease times are the database's (one clock for all
 // replicas); order times come from the service's clock.
+import type { PageKey } from "../../platform/page-token.js";
 import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
 import { OrderStatusChangedSchema } from "../../gen/shop/order/v1/events_pb.js";
 import type { Code } from "../../platform/errors.js";
@@ -215,11 +216,6 @@ export function orderTx(q: Queryable): OrderTx {
       await enqueueEvent(q, schema, message);
     },
   };
-}
-
-export interface PageKey {
-  readonly time: Date;
-  readonly id: string;
 }
 
 export interface ListFilter {

@@ -9,7 +9,7 @@
 // A capture or void in flight is not a status: it is the payment's `pendingOp`, and the
 // payment stays `authorized` until the provider answers.
 import { Code, ShopError, failedPrecondition, fieldError } from "../../platform/errors.js";
-import { formatMoney, type Money } from "./money.js";
+import { formatMoney, type Money } from "../../platform/money.js";
 
 export type PaymentStatus = "pending" | "authorized" | "captured" | "partially_refunded" | "refunded" | "voided" | "failed";
 

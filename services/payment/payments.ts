@@ -26,7 +26,7 @@ import { failedPrecondition, notFound, permissionDenied, unavailable } from "../
 import { remainingMs } from "../../platform/grpc/index.js";
 import type { Logger } from "../../platform/logger.js";
 import { authorizationMovement, captureMovements, failureMovement, refundMovement, voidMovement } from "./ledger.js";
-import type { Money } from "./money.js";
+import type { Money } from "../../platform/money.js";
 import {
   assertTransition,
   authorizeConflict,

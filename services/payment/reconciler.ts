@@ -2,14 +2,9 @@
 // with the same key. If no retry comes (the caller gave up or crashed for good), this job
 // settles them after a while, so no hold or refund is left undecided at the provider.
 import type { Logger } from "../../platform/logger.js";
+import { startPeriodic, type PeriodicJob } from "../../platform/periodic.js";
 import type { Payments } from "./payments.js";
 import type { PaymentStore } from "./store.js";
-
-export interface Reconciler {
-  /** One pass; resolves with how many payments it settled. */
-  runOnce(): Promise<number>;
-  stop(): Promise<void>;
-}
 
 export interface ReconcilerOptions {
   readonly store: PaymentStore;
@@ -21,34 +16,26 @@ export interface ReconcilerOptions {
   readonly batch: number;
 }
 
-export function startReconciler(opts: ReconcilerOptions): Reconciler {
+/** `runOnce` resolves how many payments it settled. */
+export function startReconciler(opts: ReconcilerOptions): PeriodicJob<number> {
   const { store, payments, clock, log } = opts;
-  async function runOnce(): Promise<number> {
-    const ids = await store.unresolved(new Date(clock().getTime() - opts.afterMs), opts.batch);
-    let settled = 0;
-    for (const id of ids) {
-      try {
-        await payments.settle(id);
-        settled++;
-      } catch (err) {
-        log.warn("could not settle a pending payment operation; will retry", { payment_id: id, err });
+  return startPeriodic({
+    name: "payment reconciler",
+    intervalMs: opts.intervalMs,
+    log,
+    run: async () => {
+      const ids = await store.unresolved(new Date(clock().getTime() - opts.afterMs), opts.batch);
+      let settled = 0;
+      for (const id of ids) {
+        try {
+          await payments.settle(id);
+          settled++;
+        } catch (err) {
+          log.warn("could not settle a pending payment operation; will retry", { payment_id: id, err });
+        }
       }
-    }
-    if (settled > 0) log.info("settled pending payment operations", { settled });
-    return settled;
-  }
-  let running: Promise<unknown> | undefined;
-  const timer = setInterval(() => {
-    running ??= runOnce()
-      .catch((err: unknown) => log.warn("reconciler run failed", { err }))
-      .finally(() => (running = undefined));
-  }, opts.intervalMs);
-  timer.unref();
-  return {
-    runOnce,
-    async stop() {
-      clearInterval(timer);
-      await running;
+      if (settled > 0) log.info("settled pending payment operations", { settled });
+      return settled;
     },
-  };
+  });
 }

@@ -5,7 +5,6 @@
 // ListLedgerEntries need the admin role.
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { Money as ProtoMoney } from "../../gen/shop/common/v1/money_pb.js";
 import {
   LedgerEntryKind,
   PaymentService,
@@ -16,7 +15,7 @@ import {
 } from "../../gen/shop/payment/v1/payment_pb.js";
 import { requireCaller, type CallContext, type ServiceImpl } from "../../platform/grpc/index.js";
 import type { Ledger } from "./ledger-view.js";
-import type { Money } from "./money.js";
+import { fromProtoMoney, toProtoMoney } from "../../platform/money.js";
 import type { PaymentMethods } from "./payment-methods.js";
 import type { PaymentStatus as Status } from "./payment-rules.js";
 import type { Payments } from "./payments.js";
@@ -40,8 +39,6 @@ const kinds: Record<StoredLedgerEntry["kind"], LedgerEntryKind> = {
   failure: LedgerEntryKind.FAILURE,
 };
 
-const money = (m: Money) => ({ amountMinor: m.amountMinor, currencyCode: m.currency });
-const fromProto = (m: ProtoMoney | undefined): Money | undefined => (m ? { amountMinor: m.amountMinor, currency: m.currencyCode } : undefined);
 
 export function toProtoPayment(p: StoredPayment): MessageInitShape<typeof PaymentSchema> {
   const currency = p.amount.currency;
@@ -50,9 +47,9 @@ export function toProtoPayment(p: StoredPayment): MessageInitShape<typeof Paymen
     orderId: p.orderId,
     userId: p.userId,
     status: statuses[p.status],
-    amount: money(p.amount),
-    capturedAmount: money({ amountMinor: p.capturedMinor, currency }),
-    refundedAmount: money({ amountMinor: p.refundedMinor, currency }),
+    amount: toProtoMoney(p.amount),
+    capturedAmount: toProtoMoney({ amountMinor: p.capturedMinor, currency }),
+    refundedAmount: toProtoMoney({ amountMinor: p.refundedMinor, currency }),
     cardBrand: p.cardBrand,
     cardLast4: p.cardLast4,
     provider: p.provider,
@@ -77,7 +74,7 @@ const toProtoEntry = (e: StoredLedgerEntry): MessageInitShape<typeof LedgerEntry
   paymentId: e.paymentId,
   orderId: e.orderId,
   kind: kinds[e.kind],
-  amount: money(e.amount),
+  amount: toProtoMoney(e.amount),
   providerReference: e.providerReference,
   idempotencyKey: e.idempotencyKey,
   createTime: timestampFromDate(e.createdAt),
@@ -111,20 +108,20 @@ export function createPaymentService({ payments, methods, ledger }: PaymentServi
       const payment = await payments.authorize({
         orderId: req.orderId,
         userId: req.userId,
-        amount: fromProto(req.amount)!,
+        amount: fromProtoMoney(req.amount)!,
         paymentMethodToken: req.paymentMethodToken,
         idempotencyKey: req.idempotencyKey,
       });
       return { payment: toProtoPayment(payment) };
     },
     async capturePayment(req) {
-      return { payment: toProtoPayment(await payments.capture(req.paymentId, fromProto(req.amount))) };
+      return { payment: toProtoPayment(await payments.capture(req.paymentId, fromProtoMoney(req.amount))) };
     },
     async voidPayment(req) {
       return { payment: toProtoPayment(await payments.void(req.paymentId, req.reason)) };
     },
     async refundPayment(req) {
-      const payment = await payments.refund({ paymentId: req.paymentId, amount: fromProto(req.amount), reason: req.reason, idempotencyKey: req.idempotencyKey });
+      const payment = await payments.refund({ paymentId: req.paymentId, amount: fromProtoMoney(req.amount), reason: req.reason, idempotencyKey: req.idempotencyKey });
       return { payment: toProtoPayment(payment) };
     },
     async getPayment(req) {

@@ -11,7 +11,7 @@ import type { Db, Queryable } from "../../platform/db/db.js";
 import { aborted } from "../../platform/errors.js";
 import { enqueueEvent } from "../../platform/events/index.js";
 import type { Movement } from "./ledger.js";
-import type { Money } from "./money.js";
+import type { Money } from "../../platform/money.js";
 import type { PaymentStatus } from "./payment-rules.js";
 
 export interface StoredPayment {

@@ -2,7 +2,7 @@
 // `cartOf` is the one place a request's lines become one, refusing what cannot be priced with
 // INVALID_ARGUMENT naming the field.
 import { fieldError } from "../../platform/errors.js";
-import { MAX_MINOR, type Money } from "./money.js";
+import { MAX_MINOR, type Money } from "../../platform/money.js";
 import type { Promotion } from "./promotion.js";
 
 export interface CartLine {

@@ -18,7 +18,7 @@
 //    nothing), except free shipping while the shipping price is not known yet (cart view).
 import { allocateProportionally, percentOf } from "./allocation.js";
 import { eligibleLines, lineTotal, type Cart } from "./cart.js";
-import { formatMoney } from "./money.js";
+import { formatMoney } from "../../platform/money.js";
 import { customerLimitReached, totalLimitReached, unavailableAt, type Promotion } from "./promotion.js";
 
 /** A promotion with how many redemptions of it the customer holds (0 for guests). */

@@ -6,10 +6,9 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { pathToString } from "@bufbuild/protobuf/reflect";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { createValidator, type Validator } from "@bufbuild/protovalidate";
-import type { Money as MoneyProto } from "../../gen/shop/common/v1/money_pb.js";
 import { PromotionKind, PromotionSchema, type Promotion as PromotionProto } from "../../gen/shop/promotion/v1/promotion_pb.js";
 import { fieldError, invalidArgument } from "../../platform/errors.js";
-import type { Money } from "./money.js";
+import { fromProtoMoney, toProtoMoney } from "../../platform/money.js";
 import { normalizeCouponCode, type Promotion, type PromotionDraft, type PromotionKind as Kind } from "./promotion.js";
 
 const kinds: Record<Kind, PromotionKind> = {
@@ -26,8 +25,6 @@ function kindOf(k: PromotionKind): Kind {
   return found;
 }
 
-export const moneyProto = (m: Money | undefined) => (m ? { amountMinor: m.amountMinor, currencyCode: m.currency } : undefined);
-export const moneyOf = (m: MoneyProto | undefined): Money | undefined => (m ? { amountMinor: m.amountMinor, currency: m.currencyCode } : undefined);
 const time = (d: Date | undefined) => (d ? timestampFromDate(d) : undefined);
 
 export function toProtoPromotion(p: Promotion): MessageInitShape<typeof PromotionSchema> {
@@ -37,10 +34,10 @@ export function toProtoPromotion(p: Promotion): MessageInitShape<typeof Promotio
     couponCode: p.couponCode ?? "",
     kind: kindProto(p.kind),
     percentBps: p.percentBps,
-    amountOff: moneyProto(p.amountOff),
+    amountOff: toProtoMoney(p.amountOff),
     startTime: time(p.startsAt),
     endTime: time(p.endsAt),
-    minSpend: moneyProto(p.minSpend),
+    minSpend: toProtoMoney(p.minSpend),
     perCustomerLimit: p.perCustomerLimit,
     totalLimit: p.totalLimit,
     redemptionCount: p.redemptionCount,
@@ -59,10 +56,10 @@ export function draftOf(p: PromotionProto): PromotionDraft {
     couponCode: p.couponCode === "" ? undefined : normalizeCouponCode(p.couponCode),
     kind: kindOf(p.kind),
     percentBps: p.percentBps,
-    amountOff: moneyOf(p.amountOff),
+    amountOff: fromProtoMoney(p.amountOff),
     startsAt: p.startTime ? timestampDate(p.startTime) : undefined,
     endsAt: p.endTime ? timestampDate(p.endTime) : undefined,
-    minSpend: moneyOf(p.minSpend),
+    minSpend: fromProtoMoney(p.minSpend),
     perCustomerLimit: p.perCustomerLimit,
     totalLimit: p.totalLimit,
     stackable: p.stackable,

@@ -2,7 +2,7 @@
 // normalized to upper case, kind-specific amounts, one currency per promotion. The contract's
 // protovalidate rules (in promotion.proto) run first; these are the rules CEL does not say.
 import { invalidArgument, type FieldViolation } from "../../platform/errors.js";
-import type { Money } from "./money.js";
+import type { Money } from "../../platform/money.js";
 
 export type PromotionKind = "percentage" | "fixed_amount" | "free_shipping";
 

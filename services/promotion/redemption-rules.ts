@@ -3,7 +3,7 @@
 // meanwhile, fails the redemption with a typed FAILED_PRECONDITION naming the field. And what
 // makes a repeated RedeemPromotions the same request (idempotency by order id).
 import { Code, fieldError, ShopError } from "../../platform/errors.js";
-import type { Money } from "./money.js";
+import type { Money } from "../../platform/money.js";
 import { customerLimitReached, normalizeCouponCode, totalLimitReached, unavailableAt, type Promotion } from "./promotion.js";
 
 export interface RedemptionInput {

@@ -5,7 +5,7 @@ import { PromotionRedeemedSchema, RedemptionReleasedSchema } from "../../gen/sho
 import { enqueueEvent } from "../../platform/events/index.js";
 import { cartOf, type LineInput } from "./cart.js";
 import { evaluate, type Evaluation } from "./evaluate.js";
-import type { Money } from "./money.js";
+import type { Money } from "../../platform/money.js";
 import { normalizeCouponCode } from "./promotion.js";
 import { checkRedeemable, normalizeRedemptions, precondition, sameRedemptions, type Redemption, type RedemptionInput } from "./redemption-rules.js";
 import type { PromotionStore } from "./store.js";

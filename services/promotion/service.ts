@@ -6,7 +6,8 @@ import { PromotionService, RejectedCoupon_Reason } from "../../gen/shop/promotio
 import { fieldError } from "../../platform/errors.js";
 import type { ServiceImpl } from "../../platform/grpc/index.js";
 import type { Evaluation, RejectReason } from "./evaluate.js";
-import { draftOf, kindProto, mergeUpdate, moneyOf, moneyProto, toProtoPromotion } from "./promotion-proto.js";
+import { fromProtoMoney, toProtoMoney } from "../../platform/money.js";
+import { draftOf, kindProto, mergeUpdate, toProtoPromotion } from "./promotion-proto.js";
 import type { Promotions } from "./promotions.js";
 import type { Redemption } from "./redemption-rules.js";
 import type { Redemptions } from "./redemptions.js";
@@ -43,7 +44,7 @@ function evaluationProto(e: Evaluation) {
 }
 
 const redemptionsProto = (rs: readonly Redemption[]) =>
-  rs.map((r) => ({ promotionId: r.promotionId, couponCode: r.couponCode, amount: moneyProto(r.amount) }));
+  rs.map((r) => ({ promotionId: r.promotionId, couponCode: r.couponCode, amount: toProtoMoney(r.amount) }));
 
 export interface PromotionServiceDeps {
   readonly promotions: Promotions;
@@ -56,9 +57,9 @@ export function createPromotionService({ promotions, redemptions }: PromotionSer
       const evaluation = await redemptions.evaluate({
         userId: req.userId === "" ? undefined : req.userId,
         // unit_price is required by the contract, so validation has already ensured it is set.
-        lines: req.lines.map((l) => ({ sku: l.sku, productId: l.productId, categoryIds: l.categoryIds, quantity: l.quantity, unitPrice: moneyOf(l.unitPrice)! })),
+        lines: req.lines.map((l) => ({ sku: l.sku, productId: l.productId, categoryIds: l.categoryIds, quantity: l.quantity, unitPrice: fromProtoMoney(l.unitPrice)! })),
         couponCodes: req.couponCodes,
-        shipping: moneyOf(req.shipping),
+        shipping: fromProtoMoney(req.shipping),
       });
       return evaluationProto(evaluation);
     },
@@ -67,7 +68,7 @@ export function createPromotionService({ promotions, redemptions }: PromotionSer
       const held = await redemptions.redeem(
         req.orderId,
         req.userId,
-        req.redemptions.map((r) => ({ promotionId: r.promotionId, couponCode: r.couponCode, amount: moneyOf(r.amount)! })),
+        req.redemptions.map((r) => ({ promotionId: r.promotionId, couponCode: r.couponCode, amount: fromProtoMoney(r.amount)! })),
       );
       return { redemptions: redemptionsProto(held) };
     },

@@ -2,7 +2,7 @@
 // the client, prepares the indexes, runs the platform's outbox relay over the Mongo outbox,
 // subscribes to order events with the Mongo inbox, and reports MongoDB in readiness. Callers'
 // tokens are verified by the platform against the users service's JWKS (USERS_ADDR).
-import { createOutboxRelay } from "../../platform/events/index.js";
+import { createOutboxRelay, queueName } from "../../platform/events/index.js";
 import { connectMongo, createMongoOutboxSource } from "../../platform/mongo/index.js";
 import type { ServiceModule } from "../../platform/service.js";
 import { reviewsConfig } from "./config.js";
@@ -37,8 +37,7 @@ export function createReviewsModule(opts: ReviewsModuleOptions = {}): ServiceMod
       onStop(() => relay.stop());
 
       server.add(ReviewsService, createReviewsService({ reviews: createReviews({ store, ...(opts.clock ? { clock: opts.clock } : {}) }) }));
-      // Queues are named after the exchange, so two shops (or test runs) on one broker never share one.
-      await subscribeToOrderEvents({ bus, mongo, store, queue: `${config.AMQP_EXCHANGE}.${name}.orders` });
+      await subscribeToOrderEvents({ bus, mongo, store, queue: queueName(config.AMQP_EXCHANGE, name, "orders") });
       return { readiness: [{ name: "mongodb", check: () => mongo.ping() }] };
     },
   };

@@ -15,6 +15,7 @@ import { createShippingService, ShippingService } from "./service.js";
 import { createShipments } from "./shipments.js";
 import { createShippingStore } from "./store.js";
 import { startTrackingJob } from "./tracking-job.js";
+import { queueName } from "../../platform/events/index.js";
 
 export interface ShippingModuleOptions {
   /** The service's notion of now: quotes, shipment times, the sandbox carrier's progress. Tests move it. */
@@ -60,7 +61,7 @@ export function createShippingModule(opts: ShippingModuleOptions = {}): ServiceM
       server.add(ShippingService, createShippingService({ rates, shipments }));
 
       // Queues are named after the exchange, so two shops (or test runs) on one broker never share one.
-      await subscribeToOrderEvents({ bus, db, queue: `${config.AMQP_EXCHANGE}.${name}.orders`, shipments });
+      await subscribeToOrderEvents({ bus, db, queue: queueName(config.AMQP_EXCHANGE, name, "orders"), shipments });
       const job = startTrackingJob({ shipments, intervalMs: config.SHIPPING_TRACKING_INTERVAL, batch: config.SHIPPING_TRACKING_BATCH, log });
       onStop(() => job.stop());
     },

@@ -7,10 +7,12 @@ import { ShippingService } from "../../gen/shop/shipping/v1/shipping_pb.js";
 import { failedPrecondition, fieldError } from "../../platform/errors.js";
 import { ADMIN_ROLE, requireCaller, type CallContext, type ServiceImpl } from "../../platform/grpc/index.js";
 import { checkCountryCode } from "./countries.js";
-import { decodePageToken, encodePageToken, pageSize } from "./page-token.js";
+import { decodePageToken, encodePageToken, pageSize } from "../../platform/page-token.js";
 import { fromProtoAddress, fromProtoSpeed, fromProtoStatus, toProtoOption, toProtoShipment, toProtoStatus, toProtoTrackingEvent } from "./proto-mapping.js";
 import type { RateBook } from "./rate-book.js";
 import type { Shipments, Viewer } from "./shipments.js";
+
+const SHIPMENTS_PAGE_SIZE = 20;
 
 export interface ShippingServiceDeps {
   readonly rates: RateBook;
@@ -60,7 +62,7 @@ export function createShippingService({ rates, shipments }: ShippingServiceDeps)
     getShipment: async (req, ctx) => ({ shipment: toProtoShipment(await shipments.get(req.shipmentId, viewerOf(ctx))) }),
 
     listShipments: async (req, ctx) => {
-      const page = await shipments.listForOrder(req.orderId, viewerOf(ctx), decodePageToken(req.pageToken), pageSize(req.pageSize));
+      const page = await shipments.listForOrder(req.orderId, viewerOf(ctx), decodePageToken(req.pageToken), pageSize(req.pageSize, SHIPMENTS_PAGE_SIZE));
       return { shipments: page.shipments.map(toProtoShipment), nextPageToken: page.next ? encodePageToken(page.next) : "" };
     },
 

@@ -16,7 +16,8 @@ import type { RateBook } from "./rate-book.js";
 import { addBusinessDays, type Speed } from "./rates.js";
 import { forcedStatus, isFinal, isTracked, needsLabel, statusAfterScan, transition, type ShipmentStatus } from "./shipment-status.js";
 import type { Address, Shipment, ShipmentItem, TrackingScan } from "./shipment.js";
-import type { ListPosition, ShippingStore, ShippingTx } from "./store.js";
+import type { PageKey } from "../../platform/page-token.js";
+import type { ShippingStore, ShippingTx } from "./store.js";
 
 export interface NewShipment {
   readonly orderId: string;
@@ -35,7 +36,7 @@ export interface Viewer {
 
 export interface ShipmentPage {
   readonly shipments: readonly Shipment[];
-  readonly next: ListPosition | undefined;
+  readonly next: PageKey | undefined;
 }
 
 export interface Tracking {
@@ -67,7 +68,7 @@ export interface Shipments {
   cancelForOrder(orderId: string, reason: string, q: Queryable): Promise<void>;
   /** NOT_FOUND for shipments of other customers' orders. */
   get(id: string, viewer: Viewer): Promise<Shipment>;
-  listForOrder(orderId: string, viewer: Viewer, after: ListPosition | undefined, limit: number): Promise<ShipmentPage>;
+  listForOrder(orderId: string, viewer: Viewer, after: PageKey | undefined, limit: number): Promise<ShipmentPage>;
   tracking(lookup: { shipmentId: string } | { trackingNumber: string }): Promise<Tracking>;
   /** An admin's order: FAILED_PRECONDITION for moves the rules refuse. */
   forceStatus(id: string, status: ShipmentStatus, note: string): Promise<Shipment>;
@@ -245,7 +246,7 @@ export function createShipments(deps: ShipmentsDeps): Shipments {
       const rows = await store.listByOrder(orderId, viewer.admin ? undefined : viewer.userId, after, limit + 1);
       const shipments = rows.slice(0, limit);
       const last = shipments[shipments.length - 1];
-      return { shipments, next: rows.length > limit && last ? { createdAt: last.createdAt, id: last.id } : undefined };
+      return { shipments, next: rows.length > limit && last ? { time: last.createdAt, id: last.id } : undefined };
     },
 
     async tracking(lookup) {

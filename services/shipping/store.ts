@@ -6,6 +6,7 @@
 // first, so a webhook, an admin and the tracking job changing one shipment are serialized, and
 // an event enqueued here commits with the change it describes or not at all. `within(q)` binds
 // the same operations to an event consumer's inbox transaction.
+import type { PageKey } from "../../platform/page-token.js";
 import { ShipmentCreatedSchema, ShipmentDeliveredSchema, ShipmentShippedSchema, TrackingUpdatedSchema } from "../../gen/shop/shipping/v1/events_pb.js";
 import type { Db, Queryable } from "../../platform/db/db.js";
 import { enqueueEvent } from "../../platform/events/index.js";
@@ -244,12 +245,6 @@ function shippingTx(q: Queryable): ShippingTx {
   };
 }
 
-/** Keyset position in a list ordered by (created_at, id). */
-export interface ListPosition {
-  readonly createdAt: Date;
-  readonly id: string;
-}
-
 export interface ShippingStore {
   transact<T>(fn: (tx: ShippingTx) => Promise<T>): Promise<T>;
   /** The same operations inside a transaction someone else runs (an event consumer's). */
@@ -257,7 +252,7 @@ export interface ShippingStore {
   get(id: string): Promise<Shipment | undefined>;
   byTrackingNumber(trackingNumber: string): Promise<Shipment | undefined>;
   /** The order's shipments oldest first, only `userId`'s unless undefined (admins). */
-  listByOrder(orderId: string, userId: string | undefined, after: ListPosition | undefined, limit: number): Promise<Shipment[]>;
+  listByOrder(orderId: string, userId: string | undefined, after: PageKey | undefined, limit: number): Promise<Shipment[]>;
   /** The history, newest first. */
   history(shipmentId: string): Promise<TrackingScan[]>;
   /** Ids of shipments the tracking job should look at by `now`, most overdue first. */
@@ -278,7 +273,7 @@ export function createShippingStore(db: Db): ShippingStore {
          WHERE order_id = $1 AND ($2::uuid IS NULL OR user_id = $2::uuid)
            AND ($3::timestamptz IS NULL OR (created_at, id) > ($3::timestamptz, $4::uuid))
          ORDER BY created_at, id LIMIT $5`,
-        [orderId, userId ?? null, after?.createdAt ?? null, after?.id ?? null, limit],
+        [orderId, userId ?? null, after?.time ?? null, after?.id ?? null, limit],
       );
       return withItems(db, rows);
     },

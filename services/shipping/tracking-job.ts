@@ -4,19 +4,17 @@
 // on each other, and a shipment an admin is changing right now is left for the next round. A
 // failure is logged and the shipment retried at a later round.
 import type { Logger } from "../../platform/logger.js";
+import { startPeriodic, type PeriodicJob } from "../../platform/periodic.js";
 import type { Shipments } from "./shipments.js";
 
-export interface TrackingJob {
-  /** One round now; resolves how many shipments it advanced. Rounds never overlap. */
-  runOnce(): Promise<number>;
-  stop(): Promise<void>;
-}
-
-export function startTrackingJob(opts: { shipments: Shipments; intervalMs: number; batch: number; log: Logger }): TrackingJob {
+/** `runOnce` resolves how many shipments it advanced. */
+export function startTrackingJob(opts: { shipments: Shipments; intervalMs: number; batch: number; log: Logger }): PeriodicJob<number> {
   const { shipments, batch, log } = opts;
-  let running: Promise<number> | undefined;
-  const runOnce = (): Promise<number> =>
-    (running ??= (async () => {
+  return startPeriodic({
+    name: "shipment tracking",
+    intervalMs: opts.intervalMs,
+    log,
+    run: async () => {
       let advanced = 0;
       for (const id of await shipments.dueIds(batch)) {
         try {
@@ -26,16 +24,6 @@ export function startTrackingJob(opts: { shipments: Shipments; intervalMs: numbe
         }
       }
       return advanced;
-    })().finally(() => (running = undefined)));
-  const timer = setInterval(() => {
-    runOnce().catch((err: unknown) => log.warn("tracking round failed", { err }));
-  }, opts.intervalMs);
-  timer.unref();
-  return {
-    runOnce,
-    async stop() {
-      clearInterval(timer);
-      await running?.catch(() => undefined);
     },
-  };
+  });
 }

@@ -4,7 +4,7 @@ import { UserRolesChangedSchema } from "../../gen/shop/users/v1/events_pb.js";
 import { fieldError, notFound } from "../../platform/errors.js";
 import { enqueueEvent } from "../../platform/events/index.js";
 import type { Logger } from "../../platform/logger.js";
-import { decodePageToken, encodePageToken, pageSize } from "./page-token.js";
+import { decodePageToken, encodePageToken, pageSize } from "../../platform/page-token.js";
 import { ADMIN, checkRoleChange, normalizeRoles, sameRoles } from "./roles.js";
 import type { UserRecord, UsersStore } from "./store.js";
 import { normalizeEmail } from "./email.js";

@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { Queryable } from "../../platform/db/db.js";
 import { notFound, resourceExhausted } from "../../platform/errors.js";
-import { decodePageToken, encodePageToken, pageSize } from "./page-token.js";
+import { decodePageToken, encodePageToken, pageSize } from "../../platform/page-token.js";
 import type { AddressFields, AddressRecord, UsersStore } from "./store.js";
 
 /** A book bigger than this is abuse, not shopping. */

@@ -12,7 +12,7 @@ import { usersConfig } from "./config.js";
 import { normalizeEmail } from "./email.js";
 import { createKeyStore } from "./key-store.js";
 import { createPasswordHasher } from "./password-hasher.js";
-import { startPeriodic } from "./periodic.js";
+import { startPeriodic } from "../../platform/periodic.js";
 import { createUsersService } from "./service.js";
 import { createSessionStore } from "./session-store.js";
 import { createSessions } from "./sessions.js";
@@ -73,11 +73,16 @@ export function createUsersModule(opts: UsersModuleOptions = {}): ServiceModule<
       if (adminEmail) await accounts.grantConfiguredAdmin(adminEmail);
       server.add(UsersService, createUsersService({ sessions, accounts, addressBook: createAddressBook({ users, clock }), keys }));
 
-      const keyJob = startPeriodic("signing keys", config.KEY_RELOAD_INTERVAL, () => keys.maintain(), log);
-      const pruneJob = startPeriodic("prune sessions", Math.max(window, 60_000), () => {
-        const now = clock().getTime();
-        return sessionStore.prune(new Date(now - window), new Date(now));
-      }, log);
+      const keyJob = startPeriodic({ name: "signing keys", intervalMs: config.KEY_RELOAD_INTERVAL, run: () => keys.maintain(), log });
+      const pruneJob = startPeriodic({
+        name: "prune sessions",
+        intervalMs: Math.max(window, 60_000),
+        run: () => {
+          const now = clock().getTime();
+          return sessionStore.prune(new Date(now - window), new Date(now));
+        },
+        log,
+      });
       parts.onStop(() => keyJob.stop());
       parts.onStop(() => pruneJob.stop());
 

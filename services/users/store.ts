@@ -2,7 +2,7 @@
 // put several of them and its outbox event into one transaction (`tx`).
 import type { Db, Queryable } from "../../platform/db/db.js";
 import { alreadyExists } from "../../platform/errors.js";
-import type { PageKey } from "./page-token.js";
+import type { PageKey } from "../../platform/page-token.js";
 
 export interface UserRecord {
   readonly id: string;

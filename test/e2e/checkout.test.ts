@@ -184,11 +184,11 @@ describe("checkout end to end (every service its own process, real PostgreSQL, R
     const [orderRow] = await sql<{ id: string; status: string }>(shop, "SELECT id, status FROM \"order\".orders WHERE user_id = $1", [buyer.userId]);
     assert.equal(orderRow?.status, "failed");
     assert.deepEqual(await available(sku), { on_hand: 5, reserved: 0 });
-    const reservations = await sql<{ status: string }>(shop, "SELECT status FROM inventory.reservations WHERE order_id = $1", [orderRow!.id]);
+    const reservations = await sql<{ status: string }>(shop, "SELECT status FROM inventory.reservations WHERE order_id = $1", [orderRow.id]);
     assert.ok(reservations.every((r) => r.status !== "active" && r.status !== "committed"), JSON.stringify(reservations));
     const [promo] = await sql<{ redemption_count: number }>(shop, "SELECT redemption_count FROM promotion.promotions WHERE id = $1", [save.id]);
     assert.equal(Number(promo!.redemption_count), 0);
-    const charged = await sql(shop, "SELECT 1 FROM payment.payments WHERE order_id = $1 AND status IN ('authorized', 'captured')", [orderRow!.id]);
+    const charged = await sql(shop, "SELECT 1 FROM payment.payments WHERE order_id = $1 AND status IN ('authorized', 'captured')", [orderRow.id]);
     assert.equal(charged.length, 0);
   });
 

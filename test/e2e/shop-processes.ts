@@ -8,7 +8,6 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
 import { once } from "node:events";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import amqp from "amqplib";
 import { BACKEND_OFF } from "../../gateway/backends.js";
@@ -19,6 +18,9 @@ import { createTestMongoDatabase, mongoTestUrl } from "../../platform/testing/mo
 import { createTestDatabase, type TestDatabase } from "../../platform/testing/pg.js";
 import { waitFor } from "../../platform/testing/wait-for.js";
 import { serviceModules } from "../../services/modules.js";
+import { freePort } from "../../platform/testing/ports.js";
+
+export { freePort };
 
 export const AMQP_URL = process.env["TEST_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672";
 export const ADMIN_EMAIL = "admin@shop.test";
@@ -51,16 +53,6 @@ export interface ApiResponse {
   readonly status: number;
   readonly body: Record<string, unknown> & { code?: string; message?: string };
   readonly headers: Headers;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const port = (server.address() as { port: number }).port;
-  server.close();
-  await once(server, "close");
-  return port;
 }
 
 interface Child {

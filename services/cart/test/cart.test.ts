@@ -14,7 +14,7 @@ import { hashCartToken } from "../cart-owner.js";
 import {
   as,
   cartDb,
-  outboxEvents,
+  outboxRows,
   outboxMark,
   rejectionOf,
   startCart,
@@ -190,7 +190,7 @@ describe("cart service (real PostgreSQL, catalog/inventory/users test doubles)",
       assert.deepEqual(merged.lines.map((l) => [l.sku, l.quantity]), [[onlyUser, 1], [shared, 5], [onlyGuest, 4]]);
       assert.equal(merged.subtotal?.amountMinor, 50n + 5000n + 1000n);
 
-      const events = await outboxEvents(db, mark);
+      const events = await outboxRows(db, mark);
       assert.deepEqual(events.map((e) => e.type), ["shop.cart.v1.CartMerged"]);
       const event = fromBinary(CartMergedSchema, events[0]!.payload);
       assert.deepEqual([event.guestCartId, event.cartId, event.userId], [guest.id, merged.id, dave.id]);
@@ -200,7 +200,7 @@ describe("cart service (real PostgreSQL, catalog/inventory/users test doubles)",
       assert.deepEqual([stale.lines.length, stale.cartToken], [0, ""]);
       const again = (await client.mergeGuestCart({ cartToken: guest.cartToken }, dave.call)).cart!;
       assert.deepEqual(again.lines.map((l) => [l.sku, l.quantity]), merged.lines.map((l) => [l.sku, l.quantity]));
-      assert.equal((await outboxEvents(db, mark)).length, 1, "a repeated merge emits nothing");
+      assert.equal((await outboxRows(db, mark)).length, 1, "a repeated merge emits nothing");
     });
 
     it("caps summed quantities at the line limit", async () => {
@@ -309,7 +309,7 @@ describe("cart service (real PostgreSQL, catalog/inventory/users test doubles)",
       const cleared = (await client.clearCart({ cartToken: token })).cart!;
       assert.deepEqual([cleared.lines.length, cleared.cartToken], [0, token]);
       await client.clearCart({ cartToken: token });
-      const events = await outboxEvents(db, mark);
+      const events = await outboxRows(db, mark);
       assert.deepEqual(events.map((e) => e.type), ["shop.cart.v1.CartCleared"]);
       const event = fromBinary(CartClearedSchema, events[0]!.payload);
       assert.deepEqual([event.cartId, event.userId, event.reason], [cleared.id, "", CartCleared_Reason.USER_REQUEST]);

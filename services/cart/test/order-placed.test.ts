@@ -13,7 +13,7 @@ import { waitFor } from "../../../platform/testing/wait-for.js";
 import {
   as,
   cartDb,
-  outboxEvents,
+  outboxRows,
   outboxMark,
   startCart,
   startCatalogDouble,
@@ -71,7 +71,7 @@ describe("cart service: OrderPlaced empties the buyer's cart (real PostgreSQL, i
     await waitFor("the buyer's cart to be empty", async () => ((await cart.client.getCart({}, buyerCall)).cart?.lines.length === 0 ? true : undefined));
     assert.equal((await cart.client.getCart({}, otherCall)).cart?.lines.length, 1);
     const cleared = await waitFor("CartCleared in the outbox", async () => {
-      const events = (await outboxEvents(db, mark)).filter((e) => e.type === CartClearedSchema.typeName);
+      const events = (await outboxRows(db, mark)).filter((e) => e.type === CartClearedSchema.typeName);
       return events.length > 0 ? events : undefined;
     });
     assert.equal(cleared.length, 1);

@@ -6,7 +6,7 @@ import { hashCartToken, newCartToken, ownerKey, requestOwner } from "../cart-own
 import { checkSetQuantity, planMerge, quantityAfterAdd, type CartLimits, type LineQuantity } from "../cart-rules.js";
 import { buildCartView, type StoredCart, type StoredLine } from "../cart-view.js";
 import type { SkuInfo, SkuLookup } from "../catalog.js";
-import { formatMoney } from "../money.js";
+import { formatMoney } from "../../../platform/money.js";
 
 const limits: CartLimits = { maxLines: 3, maxLineQuantity: 10 };
 const usd = (sku: string, quantity: number): LineQuantity => ({ sku, quantity, currency: "USD" });

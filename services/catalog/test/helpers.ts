@@ -3,63 +3,31 @@
 // customer callers go through the platform's real token verification), and builders for
 // products and SKUs.
 import { randomUUID } from "node:crypto";
-import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from "jose";
-import { fromBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { type MessageInitShape } from "@bufbuild/protobuf";
 import { CatalogService, type CreateProductRequestSchema } from "../../../gen/shop/catalog/v1/catalog_pb.js";
 import { ProductStatus, type SkuSchema } from "../../../gen/shop/catalog/v1/product_pb.js";
-import { UsersService } from "../../../gen/shop/users/v1/users_pb.js";
 import amqp from "amqplib";
 import { StockChangedSchema } from "../../../gen/shop/inventory/v1/events_pb.js";
 import { createDb, type Db } from "../../../platform/db/db.js";
 import { connectAmqpEventBus, createEnvelope, deadLetterExchangeName, deadLetterQueueName } from "../../../platform/events/index.js";
-import { Code, ShopError } from "../../../platform/errors.js";
-import { createClient, createGrpcServer, type CallOptions, type ServiceClient } from "../../../platform/grpc/index.js";
+import { createClient, type CallOptions, type ServiceClient } from "../../../platform/grpc/index.js";
 import { createLogger } from "../../../platform/logger.js";
 import { startService, type RunningService, type SharedParts } from "../../../platform/service.js";
 import { createTestDatabase, type TestDatabase } from "../../../platform/testing/pg.js";
 import { createCatalogModule } from "../module.js";
+import { startUsersDouble as startUsersDoubleFor, type UsersDouble } from "../../../platform/testing/grpc-double.js";
+
+import { as } from "../../../platform/testing/calls.js";
+export { as, rejectionOf } from "../../../platform/testing/calls.js";
+export type { UsersDouble } from "../../../platform/testing/grpc-double.js";
+export { outboxEvents } from "../../../platform/testing/outbox.js";
 
 export type CatalogClient = ServiceClient<typeof CatalogService>;
 
 export const AUTH = { issuer: "shop-users-catalog-test", audience: "shop-catalog-test" };
 
-export interface UsersDouble {
-  readonly address: string;
-  /** A signed access token for `userId`, as the users service would issue it. */
-  tokenFor(userId: string, roles?: readonly string[]): Promise<string>;
-  stop(): Promise<void>;
-}
-
-/** A users service that only serves GetJwks, with a key generated here. */
-export async function startUsersDouble(): Promise<UsersDouble> {
-  const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
-  const kid = randomUUID();
-  const jwk = await exportJWK(publicKey);
-  const server = createGrpcServer({ log: createLogger({ service: "users-double", level: "error" }), reflection: false });
-  const fail = async (): Promise<never> => {
-    throw new ShopError(Code.UNIMPLEMENTED, "not in this test double");
-  };
-  server.add(UsersService, {
-    ...(Object.fromEntries(UsersService.methods.map((m) => [m.localName, fail])) as object),
-    getJwks: async () => ({ keys: [{ kty: jwk.kty ?? "", crv: jwk.crv ?? "", x: jwk.x ?? "", y: jwk.y ?? "", kid, alg: "ES256", use: "sig" }] }),
-  } as never);
-  const port = await server.listen("127.0.0.1:0");
-  return { address: `127.0.0.1:${port}`, tokenFor: (userId, roles = ["customer"]) => sign(privateKey, kid, userId, roles), stop: () => server.shutdown(100) };
-}
-
-function sign(key: CryptoKey, kid: string, userId: string, roles: readonly string[]): Promise<string> {
-  return new SignJWT({ roles: [...roles] })
-    .setProtectedHeader({ alg: "ES256", kid })
-    .setSubject(userId)
-    .setIssuer(AUTH.issuer)
-    .setAudience(AUTH.audience)
-    .setIssuedAt()
-    .setExpirationTime("10m")
-    .sign(key);
-}
-
-/** Call options carrying `token` as the caller's access token. */
-export const as = (token: string): CallOptions => ({ metadata: { authorization: `Bearer ${token}` } });
+/** The users service as this service sees it: a JWKS, and tokens for AUTH signed with its key. */
+export const startUsersDouble = (): Promise<UsersDouble> => startUsersDoubleFor(AUTH);
 
 export interface RunningCatalog {
   readonly client: CatalogClient;
@@ -107,23 +75,6 @@ export async function startCatalog(env: Record<string, string> = {}, opts: { sha
     await tdb.drop();
     throw err;
   }
-}
-
-/** The rejection of `p`, failing the test if it resolves. */
-export async function rejectionOf(p: Promise<unknown>): Promise<ShopError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ShopError) return err;
-    throw new Error(`expected a ShopError, got ${String(err)}`, { cause: err });
-  }
-  throw new Error("expected the call to fail, but it succeeded");
-}
-
-/** Events of type `schema` in the service's outbox, oldest first. */
-export async function outboxEvents<D extends DescMessage>(db: Db, schema: D): Promise<MessageShape<D>[]> {
-  const { rows } = await db.query<{ payload: Buffer }>("SELECT payload FROM outbox WHERE type = $1 ORDER BY id", [schema.typeName]);
-  return rows.map((r) => fromBinary(schema, r.payload));
 }
 
 let counter = 0;

@@ -10,6 +10,7 @@ import { Code } from "../../../platform/errors.js";
 import { uniqueName } from "../../../platform/testing/names.js";
 import { waitFor } from "../../../platform/testing/wait-for.js";
 import { amqpUrl, productInput, rejectionOf, sku, startCatalog, startStockFeed, uniqueSlug, type RunningCatalog, type StockFeed } from "./helpers.js";
+import { queueName } from "../../../platform/events/index.js";
 
 type ListInit = MessageInitShape<typeof ListProductsRequestSchema>;
 
@@ -22,11 +23,11 @@ describe("catalog service: browsing (real PostgreSQL and RabbitMQ)", () => {
 
   before(async () => {
     const exchange = uniqueName("catalog_test");
-    const queue = uniqueName("catalog_stock");
+    const queue = queueName(exchange, "catalog", "stock-levels");
     // Three products per millisecond tick: ties in the NEWEST key, broken by id.
     let tick = 0;
     const base = Date.now() - 3_600_000;
-    cat = await startCatalog({ AMQP_URL: amqpUrl, AMQP_EXCHANGE: exchange, STOCK_EVENTS_QUEUE: queue }, { clock: () => new Date(base + Math.floor(tick++ / 3)) });
+    cat = await startCatalog({ AMQP_URL: amqpUrl, AMQP_EXCHANGE: exchange }, { clock: () => new Date(base + Math.floor(tick++ / 3)) });
     feed = await startStockFeed(exchange, queue);
     const category = async (slug: string, parentId = "") => (await cat.client.createCategory({ slug: uniqueSlug(slug), name: slug, parentId }, cat.admin)).category!.id;
     cats.apparel = await category("apparel");

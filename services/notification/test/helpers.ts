@@ -3,79 +3,28 @@
 // or RabbitMQ), a users service double serving the JWKS that verifies signed-in callers, and
 // events built as the order, payment, shipping and users services would publish them.
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:net";
-import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from "jose";
 import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
 import { OrderStatus } from "../../../gen/shop/order/v1/order_pb.js";
 import { OrderPlacedSchema, OrderStatusChangedSchema } from "../../../gen/shop/order/v1/events_pb.js";
 import { NotificationService } from "../../../gen/shop/notification/v1/notification_pb.js";
 import { UserRegisteredSchema } from "../../../gen/shop/users/v1/events_pb.js";
-import { UsersService } from "../../../gen/shop/users/v1/users_pb.js";
 import { createDb, type Db } from "../../../platform/db/db.js";
-import { Code, ShopError } from "../../../platform/errors.js";
 import { createEnvelope, type EventBus, type EventEnvelope } from "../../../platform/events/index.js";
-import { createClient, createGrpcServer, type CallOptions, type ServiceClient } from "../../../platform/grpc/index.js";
-import { createLogger } from "../../../platform/logger.js";
+import { createClient, type ServiceClient } from "../../../platform/grpc/index.js";
 import { startService, type RunningService } from "../../../platform/service.js";
 import { createNotificationModule } from "../module.js";
+import { startUsersDouble as startUsersDoubleFor, type UsersDouble } from "../../../platform/testing/grpc-double.js";
+
+export { as, rejectionOf } from "../../../platform/testing/calls.js";
+export { freePort } from "../../../platform/testing/ports.js";
+export type { UsersDouble } from "../../../platform/testing/grpc-double.js";
 
 export type NotificationClient = ServiceClient<typeof NotificationService>;
 
 export const AUTH = { issuer: "shop-users-notification-test", audience: "shop-notification-test" };
 
-const quietLog = createLogger({ service: "notification-test-double", level: "error" });
-
-/** Every method answers UNIMPLEMENTED unless the double overrides it. */
-function unimplementedMethods<T>(service: { methods: readonly { localName: string }[] }): T {
-  const fail = async (): Promise<never> => {
-    throw new ShopError(Code.UNIMPLEMENTED, "not in this test double");
-  };
-  return Object.fromEntries(service.methods.map((m) => [m.localName, fail])) as T;
-}
-
-export interface UsersDouble {
-  readonly address: string;
-  /** A signed access token for `userId`, as the users service would issue it. */
-  tokenFor(userId: string): Promise<string>;
-  stop(): Promise<void>;
-}
-
-/** A users service that only serves GetJwks, with a key generated here. */
-export async function startUsersDouble(): Promise<UsersDouble> {
-  const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
-  const kid = randomUUID();
-  const jwk = await exportJWK(publicKey);
-  const server = createGrpcServer({ log: quietLog, reflection: false });
-  server.add(UsersService, {
-    ...unimplementedMethods(UsersService),
-    getJwks: async () => ({ keys: [{ kty: jwk.kty ?? "", crv: jwk.crv ?? "", x: jwk.x ?? "", y: jwk.y ?? "", kid, alg: "ES256", use: "sig" }] }),
-  });
-  const port = await server.listen("127.0.0.1:0");
-  return { address: `127.0.0.1:${port}`, tokenFor: (userId) => sign(privateKey, kid, userId), stop: () => server.shutdown(100) };
-}
-
-function sign(key: CryptoKey, kid: string, userId: string): Promise<string> {
-  return new SignJWT({ roles: ["customer"] })
-    .setProtectedHeader({ alg: "ES256", kid })
-    .setSubject(userId)
-    .setIssuer(AUTH.issuer)
-    .setAudience(AUTH.audience)
-    .setIssuedAt()
-    .setExpirationTime("10m")
-    .sign(key);
-}
-
-/** Call options carrying `token` as the caller's access token. */
-export const as = (token: string): CallOptions => ({ metadata: { authorization: `Bearer ${token}` } });
-
-/** A port where nothing listens right now (a mail server that is down). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/** The users service as this service sees it: a JWKS, and tokens for AUTH signed with its key. */
+export const startUsersDouble = (): Promise<UsersDouble> => startUsersDoubleFor(AUTH);
 
 export interface RunningNotification {
   readonly client: NotificationClient;
@@ -169,15 +118,4 @@ export async function logRows(db: Db, userId: string): Promise<LogRow[]> {
     [userId],
   );
   return rows;
-}
-
-/** The rejection of `p`, failing the test if it resolves. */
-export async function rejectionOf(p: Promise<unknown>): Promise<ShopError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ShopError) return err;
-    throw new Error(`expected a ShopError, got ${String(err)}`, { cause: err });
-  }
-  throw new Error("expected the call to fail, but it succeeded");
 }

@@ -7,7 +7,7 @@ import { Code, ShopError } from "../../../platform/errors.js";
 import { notificationConfig } from "../config.js";
 import { createLiveUpdates, type LiveItem, type OrderUpdate } from "../live-updates.js";
 import { buildMessage, encodeHeaderText, parseMailbox, quotedPrintable } from "../mime.js";
-import { formatMoney } from "../money.js";
+import { formatMoneyForPeople as formatMoney } from "../../../platform/money.js";
 import { decodeLiveSignal, encodeLiveSignal } from "../notifications.js";
 import { decodePageToken, encodePageToken } from "../page-token.js";
 import { allowsLive, allowsMail, DEFAULT_PREFERENCES } from "../preferences.js";

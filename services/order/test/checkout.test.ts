@@ -25,7 +25,7 @@ import {
   newShopper,
   orderDb,
   orderEnv,
-  outboxOf,
+  outboxEvents,
   placeRequest,
   rejectionOf,
   sagaSteps,
@@ -117,10 +117,10 @@ describe("order service: checkout saga (real PostgreSQL, gRPC doubles of every p
       const steps = await sagaSteps(db, placed.id);
       for (const step of ["reserve_stock", "authorize_payment", "redeem_promotions", "capture_payment", "commit_stock"]) assert.equal(steps[step]?.status, "done", step);
 
-      const event = (await outboxOf(db, OrderPlacedSchema)).find((e) => e.order?.id === placed.id);
+      const event = (await outboxEvents(db, OrderPlacedSchema)).find((e) => e.order?.id === placed.id);
       assert.equal(event?.order?.status, OrderStatus.CONFIRMED);
       assert.equal(event?.order?.totals?.total?.amountMinor, 6364n);
-      const changes = (await outboxOf(db, OrderStatusChangedSchema)).filter((e) => e.orderId === placed.id);
+      const changes = (await outboxEvents(db, OrderStatusChangedSchema)).filter((e) => e.orderId === placed.id);
       assert.deepEqual(changes.map((c) => [c.oldStatus, c.newStatus]), [[OrderStatus.PENDING, OrderStatus.CONFIRMED]]);
     });
 
@@ -192,9 +192,9 @@ describe("order service: checkout saga (real PostgreSQL, gRPC doubles of every p
       const payments = peers.payment.ofOrder(failed.id);
       assert.deepEqual(payments.map((p) => p.status), [PaymentStatus.FAILED]);
       assert.equal(peers.payment.callsOf("capturePayment").filter((c) => c["paymentId"] === payments[0]?.id).length, 0);
-      const [event] = (await outboxOf(db, OrderFailedSchema)).filter((e) => e.orderId === failed.id);
+      const [event] = (await outboxEvents(db, OrderFailedSchema)).filter((e) => e.orderId === failed.id);
       assert.equal(event?.failedStep, "authorize_payment");
-      assert.ok(!(await outboxOf(db, OrderPlacedSchema)).some((e) => e.order?.id === failed.id));
+      assert.ok(!(await outboxEvents(db, OrderPlacedSchema)).some((e) => e.order?.id === failed.id));
     });
 
     it("out of stock fails the order (FAILED_PRECONDITION) before any payment", async () => {
@@ -354,7 +354,7 @@ describe("order service: checkout saga (real PostgreSQL, gRPC doubles of every p
       const [payment] = peers.payment.ofOrder(placed.id);
       assert.equal(payment?.status, PaymentStatus.REFUNDED);
       assert.ok(peers.promotion.released.includes(placed.id));
-      const [event] = (await outboxOf(db, OrderCancelledSchema)).filter((e) => e.orderId === placed.id);
+      const [event] = (await outboxEvents(db, OrderCancelledSchema)).filter((e) => e.orderId === placed.id);
       assert.equal(event?.refundedAmount?.amountMinor, placed.totals?.total?.amountMinor);
       assert.equal(event?.reason, "changed my mind");
 
@@ -394,11 +394,11 @@ describe("order service: checkout saga (real PostgreSQL, gRPC doubles of every p
         OrderStatus.RETURNED,
         OrderStatus.REFUNDED,
       ]);
-      const [refundEvent] = (await outboxOf(db, OrderRefundedSchema)).filter((e) => e.orderId === placed.id);
+      const [refundEvent] = (await outboxEvents(db, OrderRefundedSchema)).filter((e) => e.orderId === placed.id);
       assert.equal(refundEvent?.amount?.amountMinor, placed.totals?.total?.amountMinor);
       assert.equal(refundEvent?.paymentId, placed.paymentId);
-      assert.equal((await outboxOf(db, ReturnRequestedSchema)).filter((e) => e.orderId === placed.id).length, 1);
-      assert.equal((await outboxOf(db, OrderStatusChangedSchema)).filter((e) => e.orderId === placed.id).length, 7);
+      assert.equal((await outboxEvents(db, ReturnRequestedSchema)).filter((e) => e.orderId === placed.id).length, 1);
+      assert.equal((await outboxEvents(db, OrderStatusChangedSchema)).filter((e) => e.orderId === placed.id).length, 7);
     });
   });
 });

@@ -4,9 +4,9 @@
 // tests drive the saga through peer outages; the payment double declines chosen tokens, the
 // inventory double runs out of stock, the promotion double runs out of coupon uses.
 import { randomUUID } from "node:crypto";
-import { SignJWT, decodeJwt, exportJWK, generateKeyPair, type CryptoKey } from "jose";
+import { decodeJwt } from "jose";
 import type { Metadata } from "@grpc/grpc-js";
-import type { DescService, MessageInitShape } from "@bufbuild/protobuf";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { CartService } from "../../../gen/shop/cart/v1/cart_pb.js";
 import { CatalogService } from "../../../gen/shop/catalog/v1/catalog_pb.js";
 import { ShippingSpeed } from "../../../gen/shop/common/v1/shipping_speed_pb.js";
@@ -14,59 +14,13 @@ import { InventoryService } from "../../../gen/shop/inventory/v1/inventory_pb.js
 import { PaymentService, PaymentStatus, type PaymentSchema } from "../../../gen/shop/payment/v1/payment_pb.js";
 import { PromotionService, RejectedCoupon_Reason } from "../../../gen/shop/promotion/v1/promotion_pb.js";
 import { ShippingService } from "../../../gen/shop/shipping/v1/shipping_pb.js";
-import { UsersService } from "../../../gen/shop/users/v1/users_pb.js";
 import { Code, ShopError } from "../../../platform/errors.js";
-import { createGrpcServer, type Authenticate, type ServiceImpl } from "../../../platform/grpc/index.js";
-import { createLogger } from "../../../platform/logger.js";
+import { type Authenticate } from "../../../platform/grpc/index.js";
+import { startUsersDouble as startUsersDoubleFor, type UsersDouble } from "../../../platform/testing/grpc-double.js";
+import { serveDouble, type Double } from "../../../platform/testing/grpc-double.js";
 
-const quietLog = createLogger({ service: "order-test-double", level: "error" });
-
-export interface Call {
-  readonly method: string;
-  readonly request: unknown;
-}
-
-/** What every double offers: its address, its call log and fault injection. */
-export interface Double {
-  readonly address: string;
-  readonly calls: Call[];
-  /** Calls of one method, e.g. `authorizePayment`. */
-  callsOf<R = Record<string, unknown>>(method: string): R[];
-  /** The next `count` calls of `method` (all methods with "*") fail with `code`; Infinity until `heal`. */
-  failNext(method: string, count: number, code?: Code): void;
-  heal(): void;
-  stop(): Promise<void>;
-}
-
-async function serveDouble<S extends DescService>(service: S, impl: Partial<ServiceImpl<S>>, authenticate?: Authenticate): Promise<Double> {
-  const calls: Call[] = [];
-  const faults = new Map<string, { count: number; code: Code }>();
-  const wrapped: Record<string, unknown> = {};
-  for (const m of service.methods) {
-    const fn = (impl as Record<string, ((req: unknown, ctx: unknown) => Promise<unknown>) | undefined>)[m.localName];
-    wrapped[m.localName] = async (req: unknown, ctx: unknown) => {
-      const fault = faults.get(m.localName) ?? faults.get("*");
-      if (fault && fault.count > 0) {
-        fault.count--;
-        throw new ShopError(fault.code, `injected ${Code[fault.code]} in the ${service.name} double`);
-      }
-      calls.push({ method: m.localName, request: req });
-      if (!fn) throw new ShopError(Code.UNIMPLEMENTED, "not in this test double");
-      return fn(req, ctx);
-    };
-  }
-  const server = createGrpcServer({ log: quietLog, reflection: false, ...(authenticate ? { authenticate } : {}) });
-  server.add(service, wrapped as ServiceImpl<S>);
-  const port = await server.listen("127.0.0.1:0");
-  return {
-    address: `127.0.0.1:${port}`,
-    calls,
-    callsOf: <R>(method: string) => calls.filter((c) => c.method === method).map((c) => c.request as R),
-    failNext: (method, count, code = Code.UNAVAILABLE) => void faults.set(method, { count, code }),
-    heal: () => faults.clear(),
-    stop: () => server.shutdown(100),
-  };
-}
+export type { UsersDouble } from "../../../platform/testing/grpc-double.js";
+export type { Call, Double } from "../../../platform/testing/grpc-double.js";
 
 // ---- inventory ----------------------------------------------------------------------------
 
@@ -368,29 +322,5 @@ export async function startCartDouble(): Promise<CartDouble> {
 
 export const AUTH = { issuer: "shop-users-order-test", audience: "shop-order-test" };
 
-export interface UsersDouble {
-  readonly address: string;
-  tokenFor(userId: string, roles?: readonly string[]): Promise<string>;
-  stop(): Promise<void>;
-}
-
-export async function startUsersDouble(): Promise<UsersDouble> {
-  const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
-  const kid = randomUUID();
-  const jwk = await exportJWK(publicKey);
-  const d = await serveDouble(UsersService, {
-    getJwks: async () => ({ keys: [{ kty: jwk.kty ?? "", crv: jwk.crv ?? "", x: jwk.x ?? "", y: jwk.y ?? "", kid, alg: "ES256", use: "sig" }] }),
-  });
-  return { address: d.address, tokenFor: (userId, roles = ["customer"]) => sign(privateKey, kid, userId, roles), stop: () => d.stop() };
-}
-
-function sign(key: CryptoKey, kid: string, userId: string, roles: readonly string[]): Promise<string> {
-  return new SignJWT({ roles: [...roles] })
-    .setProtectedHeader({ alg: "ES256", kid })
-    .setSubject(userId)
-    .setIssuer(AUTH.issuer)
-    .setAudience(AUTH.audience)
-    .setIssuedAt()
-    .setExpirationTime("10m")
-    .sign(key);
-}
+/** The users service as this service sees it: a JWKS, and tokens for AUTH signed with its key. */
+export const startUsersDouble = (): Promise<UsersDouble> => startUsersDoubleFor(AUTH);

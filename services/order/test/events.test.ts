@@ -8,12 +8,12 @@ import { OrderStatus } from "../../../gen/shop/order/v1/order_pb.js";
 import { OrderDeliveredSchema, OrderPlacedSchema, OrderShippedSchema } from "../../../gen/shop/order/v1/events_pb.js";
 import { ShipmentCreatedSchema, ShipmentDeliveredSchema, ShipmentShippedSchema } from "../../../gen/shop/shipping/v1/events_pb.js";
 import type { Db } from "../../../platform/db/db.js";
-import { connectAmqpEventBus, createEnvelope, deadLetterExchangeName, deadLetterQueueName, type EventBus } from "../../../platform/events/index.js";
+import { connectAmqpEventBus, createEnvelope, deadLetterExchangeName, deadLetterQueueName, type EventBus, queueName } from "../../../platform/events/index.js";
 import { createLogger } from "../../../platform/logger.js";
 import { uniqueName } from "../../../platform/testing/names.js";
 import { createTestDatabase, type TestDatabase } from "../../../platform/testing/pg.js";
 import { waitFor } from "../../../platform/testing/wait-for.js";
-import { fillCart, newShopper, orderDb, orderEnv, outboxOf, placeRequest, startOrder, startPeers, stockedSku, type Peers, type RunningOrder, type Shopper } from "./helpers.js";
+import { fillCart, newShopper, orderDb, orderEnv, outboxEvents, placeRequest, startOrder, startPeers, stockedSku, type Peers, type RunningOrder, type Shopper } from "./helpers.js";
 
 const amqpUrl = process.env["TEST_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672";
 
@@ -24,14 +24,14 @@ describe("order service: events over RabbitMQ (shipping in, OrderPlaced out)", (
   let db: Db;
   let bus: EventBus;
   const exchange = uniqueName("order_events_test");
-  const shippingQueue = uniqueName("order_shipping_test");
+  const shippingQueue = queueName(exchange, "order", "shipping-events");
   const placedQueue = uniqueName("order_placed_probe");
   const placed: string[] = [];
 
   before(async () => {
     tdb = await createTestDatabase("order_events");
     peers = await startPeers();
-    order = await startOrder(orderEnv(tdb.url, peers, { AMQP_URL: amqpUrl, AMQP_EXCHANGE: exchange }), { shippingEventsQueue: shippingQueue });
+    order = await startOrder(orderEnv(tdb.url, peers, { AMQP_URL: amqpUrl, AMQP_EXCHANGE: exchange }));
     db = orderDb(tdb.url);
     bus = await connectAmqpEventBus({ url: amqpUrl, exchange, appId: uniqueName("shipping-test"), logger: createLogger({ service: "order-events-test", level: "error" }) });
     // A consumer standing in for shipping/cart/notification, to see OrderPlaced arrive.
@@ -100,9 +100,9 @@ describe("order service: events over RabbitMQ (shipping in, OrderPlaced out)", (
     const o = await statusOf(shopper, id);
     assert.equal(o.shipmentId, shipmentId);
     assert.deepEqual(o.statusHistory.map((h) => h.status), [OrderStatus.PENDING, OrderStatus.CONFIRMED, OrderStatus.FULFILLING, OrderStatus.SHIPPED, OrderStatus.DELIVERED]);
-    const shippedEvents = (await outboxOf(db, OrderShippedSchema)).filter((e) => e.orderId === id);
+    const shippedEvents = (await outboxEvents(db, OrderShippedSchema)).filter((e) => e.orderId === id);
     assert.deepEqual(shippedEvents.map((e) => [e.carrier, e.trackingNumber, e.shipmentId]), [["sandbox", "SBX123", shipmentId]]);
-    const delivered = (await outboxOf(db, OrderDeliveredSchema)).filter((e) => e.orderId === id);
+    const delivered = (await outboxEvents(db, OrderDeliveredSchema)).filter((e) => e.orderId === id);
     assert.equal(delivered.length, 1);
     assert.equal(delivered[0]?.lines.length, 1);
   });

@@ -3,13 +3,12 @@
 // or as its own process through its real main.js for crash tests), shoppers with carts and
 // tokens, and readers of what the service stored and enqueued.
 import { spawn, type ChildProcess } from "node:child_process";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { randomUUID } from "node:crypto";
-import { fromBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { type MessageInitShape } from "@bufbuild/protobuf";
 import { ShippingSpeed } from "../../../gen/shop/common/v1/shipping_speed_pb.js";
 import { OrderService, type PlaceOrderRequestSchema } from "../../../gen/shop/order/v1/order_pb.js";
 import { createDb, type Db } from "../../../platform/db/db.js";
-import { ShopError } from "../../../platform/errors.js";
 import { createClient, type CallOptions, type ServiceClient } from "../../../platform/grpc/index.js";
 import { sourcePath } from "../../../platform/paths.js";
 import { startService, type RunningService, type SharedParts } from "../../../platform/service.js";
@@ -31,6 +30,12 @@ import {
   type ShippingDouble,
   type UsersDouble,
 } from "./doubles.js";
+
+import { as } from "../../../platform/testing/calls.js";
+export { as, rejectionOf } from "../../../platform/testing/calls.js";
+import { freePort } from "../../../platform/testing/ports.js";
+export { freePort } from "../../../platform/testing/ports.js";
+export { outboxEvents } from "../../../platform/testing/outbox.js";
 
 export type OrderClient = ServiceClient<typeof OrderService>;
 
@@ -116,15 +121,6 @@ export async function startOrder(env: Record<string, string>, opts: OrderModuleO
   };
 }
 
-/** A free port on 127.0.0.1 (bound, then released). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 export interface OrderProcess {
   readonly client: OrderClient;
   readonly child: ChildProcess;
@@ -166,20 +162,6 @@ export async function spawnOrder(env: Record<string, string>): Promise<OrderProc
 
 /** The order service's schema, to look at what it stored. */
 export const orderDb = (databaseUrl: string): Db => createDb({ url: databaseUrl, schema: "order", applicationName: "order-test" });
-
-/** Call options carrying `token` as the caller's access token. */
-export const as = (token: string, timeoutMs?: number): CallOptions => ({ metadata: { authorization: `Bearer ${token}` }, ...(timeoutMs ? { timeoutMs } : {}) });
-
-/** The rejection of `p`, failing the test if it resolves. */
-export async function rejectionOf(p: Promise<unknown>): Promise<ShopError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ShopError) return err;
-    throw new Error(`expected a ShopError, got ${String(err)}`, { cause: err });
-  }
-  throw new Error("expected the call to fail, but it succeeded");
-}
 
 let counter = 0;
 
@@ -231,12 +213,6 @@ export function placeRequest(overrides: Partial<PlaceInit> = {}): PlaceInit {
     paymentMethodToken: "tok_visa",
     ...overrides,
   } as PlaceInit;
-}
-
-/** Events of one type in the order outbox, decoded, oldest first. */
-export async function outboxOf<D extends DescMessage>(db: Db, schema: D): Promise<MessageShape<D>[]> {
-  const { rows } = await db.query<{ payload: Buffer }>("SELECT payload FROM outbox WHERE type = $1 ORDER BY id", [schema.typeName]);
-  return rows.map((r) => fromBinary(schema, new Uint8Array(r.payload)));
 }
 
 /** The saga's persisted steps of an order. */

@@ -19,7 +19,7 @@ import {
   newShopper,
   orderDb,
   orderEnv,
-  outboxOf,
+  outboxEvents,
   placeRequest,
   sagaSteps,
   spawnOrder,
@@ -123,7 +123,7 @@ describe("order service: crash recovery (its own process killed at each saga ste
       const c = await crashAt(point);
       const o = await recover(c);
       assertConfirmedOnce(o, c);
-      assert.equal((await outboxOf(db, OrderPlacedSchema)).filter((e) => e.order?.id === o.id).length, 1);
+      assert.equal((await outboxEvents(db, OrderPlacedSchema)).filter((e) => e.order?.id === o.id).length, 1);
     });
   }
 
@@ -160,7 +160,7 @@ describe("order service: crash recovery (its own process killed at each saga ste
     assert.equal(peers.inventory.reservations.get(o.id)?.status, "released");
     assert.equal(peers.inventory.stock.get(c.sku), 10);
     assert.ok(!peers.promotion.redeemed.has(o.id));
-    assert.equal((await outboxOf(db, OrderFailedSchema)).filter((e) => e.orderId === o.id).length, 1);
+    assert.equal((await outboxEvents(db, OrderFailedSchema)).filter((e) => e.orderId === o.id).length, 1);
   });
 
   it("finishes a checkout killed after capture even past its deadline: money taken means the order goes through", async () => {

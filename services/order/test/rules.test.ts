@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { Code, ShopError } from "../../../platform/errors.js";
 import { cartFingerprint, requestFingerprint, type CheckoutRequest } from "../fingerprint.js";
-import { decodePageToken, encodePageToken } from "../page-token.js";
+import { decodePageToken, encodePageToken } from "../../../platform/page-token.js";
 import { applyRate, checkSellable, parcelWeightGrams, parseTaxRates, priceOrder, taxRateBps, type SkuPrice } from "../pricing.js";
 import { backoffMs, isDefinitive } from "../saga.js";
 import { CHECKOUT_STEPS, COMPENSATION_STEPS, CRASH_POINTS } from "../saga-plan.js";

@@ -10,7 +10,7 @@
 //   - ProviderError "unavailable" / "timeout" / "misconfigured": we do not know, or nothing
 //     happened for a reason on our side of the wire; the operation stays pending and a retry
 //     with the same key settles it.
-import type { Money } from "../money.js";
+import type { Money } from "../../../platform/money.js";
 
 /** Card data exactly as CreatePaymentMethod received it. Passed to the adapter and dropped. */
 export interface CardInput {

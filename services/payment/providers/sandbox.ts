@@ -9,7 +9,7 @@
 // remembers of operations (for idempotent replays) lives in memory and ends with the process,
 // as a real provider's idempotency window ends after a day.
 import { randomBytes, randomUUID } from "node:crypto";
-import { formatMoney, type Money } from "../money.js";
+import { formatMoney, type Money } from "../../../platform/money.js";
 import {
   ProviderError,
   type AuthorizeResult,

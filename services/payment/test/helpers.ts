@@ -5,62 +5,25 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from "jose";
 import { PaymentService, PaymentStatus, type Payment } from "../../../gen/shop/payment/v1/payment_pb.js";
-import { UsersService } from "../../../gen/shop/users/v1/users_pb.js";
 import { createDb, type Db } from "../../../platform/db/db.js";
-import { Code, ShopError } from "../../../platform/errors.js";
-import { createClient, createGrpcServer, type CallOptions, type ServiceClient } from "../../../platform/grpc/index.js";
-import { createLogger } from "../../../platform/logger.js";
+import { createClient, type CallOptions, type ServiceClient } from "../../../platform/grpc/index.js";
 import { startService, type RunningService } from "../../../platform/service.js";
 import { createTestDatabase, type TestDatabase } from "../../../platform/testing/pg.js";
 import { createPaymentModule } from "../module.js";
 import type { PaymentProvider } from "../providers/provider.js";
+import { startUsersDouble as startUsersDoubleFor, type UsersDouble } from "../../../platform/testing/grpc-double.js";
+
+import { as } from "../../../platform/testing/calls.js";
+export { as, rejectionOf } from "../../../platform/testing/calls.js";
+export type { UsersDouble } from "../../../platform/testing/grpc-double.js";
 
 export type PaymentClient = ServiceClient<typeof PaymentService>;
 
 export const AUTH = { issuer: "shop-users-payment-test", audience: "shop-payment-test" };
 
-export interface UsersDouble {
-  readonly address: string;
-  tokenFor(userId: string, roles?: readonly string[]): Promise<string>;
-  stop(): Promise<void>;
-}
-
-/** A users service that only serves GetJwks, with a key generated here. */
-export async function startUsersDouble(): Promise<UsersDouble> {
-  const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
-  const kid = randomUUID();
-  const jwk = await exportJWK(publicKey);
-  const fail = async (): Promise<never> => {
-    throw new ShopError(Code.UNIMPLEMENTED, "not in this test double");
-  };
-  const server = createGrpcServer({ log: createLogger({ service: "users-double", level: "error" }), reflection: false });
-  server.add(UsersService, {
-    ...(Object.fromEntries(UsersService.methods.map((m) => [m.localName, fail])) as object),
-    getJwks: async () => ({ keys: [{ kty: jwk.kty ?? "", crv: jwk.crv ?? "", x: jwk.x ?? "", y: jwk.y ?? "", kid, alg: "ES256", use: "sig" }] }),
-  } as never);
-  const port = await server.listen("127.0.0.1:0");
-  return {
-    address: `127.0.0.1:${port}`,
-    tokenFor: (userId, roles = ["customer"]) => sign(privateKey, kid, userId, roles),
-    stop: () => server.shutdown(100),
-  };
-}
-
-function sign(key: CryptoKey, kid: string, userId: string, roles: readonly string[]): Promise<string> {
-  return new SignJWT({ roles: [...roles] })
-    .setProtectedHeader({ alg: "ES256", kid })
-    .setSubject(userId)
-    .setIssuer(AUTH.issuer)
-    .setAudience(AUTH.audience)
-    .setIssuedAt()
-    .setExpirationTime("10m")
-    .sign(key);
-}
-
-/** Call options carrying `token` as the caller's access token. */
-export const as = (token: string): CallOptions => ({ metadata: { authorization: `Bearer ${token}` } });
+/** The users service as this service sees it: a JWKS, and tokens for AUTH signed with its key. */
+export const startUsersDouble = (): Promise<UsersDouble> => startUsersDoubleFor(AUTH);
 
 export interface RunningPayment {
   readonly client: PaymentClient;
@@ -176,17 +139,6 @@ export function authorizeRequest(a: AuthorizeArgs) {
 export async function authorizedPayment(client: PaymentClient, shopper: Shopper, amount = 10_000n): Promise<Payment> {
   const token = await saveCard(client, shopper);
   return (await client.authorizePayment(authorizeRequest({ shopper, token, amount }))).payment!;
-}
-
-/** The rejection of `p`, failing the test if it resolves. */
-export async function rejectionOf(p: Promise<unknown>): Promise<ShopError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ShopError) return err;
-    throw new Error(`expected a ShopError, got ${String(err)}`, { cause: err });
-  }
-  throw new Error("expected the call to fail, but it succeeded");
 }
 
 /** Ledger transactions whose debits and credits differ: must always be empty. */

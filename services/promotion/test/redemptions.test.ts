@@ -13,7 +13,7 @@ import { createTestDatabase, type TestDatabase } from "../../../platform/testing
 import {
   as,
   at,
-  outboxEvents,
+  outboxRows,
   outboxMark,
   promotionDb,
   promotionInit,
@@ -64,7 +64,7 @@ describe("promotion evaluation and redemptions (real PostgreSQL)", () => {
   const countOf = async (id: string) => (await client.getPromotion({ id }, admin)).promotion!.redemptionCount;
   const redemption = (promotionId: string, couponCode = "", amountMinor = 100n) => ({ promotionId, couponCode, amount: usd(amountMinor) });
   const redeem = (orderId: string, userId: string, redemptions: ReturnType<typeof redemption>[]) => client.redeemPromotions({ orderId, userId, redemptions });
-  const eventsOf = async (mark: number, type: string) => (await outboxEvents(db, mark)).filter((e) => e.type === type);
+  const eventsOf = async (mark: number, type: string) => (await outboxRows(db, mark)).filter((e) => e.type === type);
 
   it("prices a cart: automatic promotions and coupons typed in any case, per line, with shipping and rejections", async () => {
     const [a, b] = [uniqueSku(), uniqueSku()];
@@ -219,7 +219,7 @@ describe("promotion evaluation and redemptions (real PostgreSQL)", () => {
     assert.match(usedUp.message, /usage limit/);
     assert.equal(await countOf(other.id), 0);
     assert.deepEqual((await db.query("SELECT 1 FROM order_redemptions WHERE order_id = $1", [orderId])).rows, []);
-    assert.deepEqual(await outboxEvents(db, mark), []);
+    assert.deepEqual(await outboxRows(db, mark), []);
 
     const unknown = await rejectionOf(redeem(randomUUID(), randomUUID(), [redemption(randomUUID())]));
     assert.deepEqual([unknown.code, unknown.violations[0]?.field], [Code.NOT_FOUND, "redemptions[0].promotion_id"]);

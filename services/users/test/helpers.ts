@@ -2,28 +2,20 @@
 // real PostgreSQL database, a clock the test can move, clients acting as a given user, and a
 // verifier built exactly as every other service builds it.
 import { randomBytes } from "node:crypto";
-import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { UsersService } from "../../../gen/shop/users/v1/users_pb.js";
 import { createJwtVerifier, type JwtVerifier } from "../../../platform/auth/jwt-verifier.js";
 import { createDb, type Db } from "../../../platform/db/db.js";
-import { ShopError } from "../../../platform/errors.js";
 import { createClient, type CallOptions, type ServiceClient } from "../../../platform/grpc/index.js";
 import { startService, type RunningService } from "../../../platform/service.js";
 import { createTestDatabase, type TestDatabase } from "../../../platform/testing/pg.js";
 import { createUsersModule } from "../module.js";
 
+export { as, rejectionOf } from "../../../platform/testing/calls.js";
+import { testClock, type TestClock } from "../../../platform/testing/clock.js";
+export { testClock, type TestClock } from "../../../platform/testing/clock.js";
+export { outboxEvents } from "../../../platform/testing/outbox.js";
+
 export type UsersClient = ServiceClient<typeof UsersService>;
-
-/** Real time plus an offset the test moves forward. */
-export interface TestClock {
-  readonly now: () => Date;
-  advance(ms: number): void;
-}
-
-export function testClock(): TestClock {
-  let offset = 0;
-  return { now: () => new Date(Date.now() + offset), advance: (ms) => void (offset += ms) };
-}
 
 export interface RunningUsers {
   readonly client: UsersClient;
@@ -69,9 +61,6 @@ export async function startUsers(env: Record<string, string> = {}, clock = testC
   }
 }
 
-/** Call options carrying `token` as the caller's access token. */
-export const as = (token: string): CallOptions => ({ metadata: { authorization: `Bearer ${token}` } });
-
 /** Call options as a client behind the gateway at `ip`. */
 export const from = (ip: string, token?: string): CallOptions => ({ metadata: { "x-client-ip": ip, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
 
@@ -105,21 +94,4 @@ export function jwksVerifier(client: UsersClient): JwtVerifier {
 export function kidOf(jwt: string): string {
   const header = JSON.parse(Buffer.from(jwt.split(".")[0]!, "base64url").toString("utf8")) as { kid?: string };
   return header.kid ?? "";
-}
-
-/** The rejection of `p`, failing the test if it resolves. */
-export async function rejectionOf(p: Promise<unknown>): Promise<ShopError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ShopError) return err;
-    throw new Error(`expected a ShopError, got ${String(err)}`, { cause: err });
-  }
-  throw new Error("expected the call to fail, but it succeeded");
-}
-
-/** Events of type `schema` in the service's outbox, oldest first. */
-export async function outboxEvents<D extends DescMessage>(db: Db, schema: D): Promise<MessageShape<D>[]> {
-  const { rows } = await db.query<{ payload: Buffer }>("SELECT payload FROM outbox WHERE type = $1 ORDER BY id", [schema.typeName]);
-  return rows.map((r) => fromBinary(schema, r.payload));
 }

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { Code, type ShopError } from "../../../platform/errors.js";
 import { normalizeEmail } from "../email.js";
 import { combineLimits, limitStatus, retryHint } from "../login-limits.js";
-import { decodePageToken, encodePageToken, pageSize } from "../page-token.js";
+import { decodePageToken, encodePageToken, pageSize } from "../../../platform/page-token.js";
 import { passwordProblem } from "../password-policy.js";
 import { checkRoleChange, normalizeRoles, rolesForNewAccount, sameRoles } from "../roles.js";
 
