@@ -1,6 +1,6 @@
 // The reviews service's own settings, next to the platform's base ones. It keeps its data in
 // MongoDB, not PostgreSQL (module.ts declares `storage: "own"`), so DATABASE_URL is not read.
-import type { Setting } from "../../platform/config.js";
+import { duration, type Setting } from "../../platform/config.js";
 
 /**
  * A MongoDB connection string. Not `url()`: a replica set's string lists several hosts
@@ -22,4 +22,5 @@ export const reviewsConfig = {
   MONGODB_URL: mongoUrl({
     doc: "the service's MongoDB, a replica set (transactions); the path names the database (default `reviews`), e.g. mongodb://mongo:27017/reviews?replicaSet=rs0",
   }),
+  MONGODB_TIMEOUT: duration({ doc: "longest wait for a MongoDB server to answer (at start-up, and to pick one for each operation)", default: 10_000 }),
 };

@@ -27,7 +27,7 @@ export function createReviewsModule(opts: ReviewsModuleOptions = {}): ServiceMod
     storage: "own",
     offReason: (env) => (env["MONGODB_URL"] ? undefined : REVIEWS_OFF_REASON),
     async setup({ config, log, bus, server, onStop, name }) {
-      const mongo = await connectMongo({ url: config.MONGODB_URL, defaultDb: name, appName: name, log });
+      const mongo = await connectMongo({ url: config.MONGODB_URL, defaultDb: name, appName: name, log, serverSelectionTimeoutMs: config.MONGODB_TIMEOUT });
       onStop(() => mongo.close());
       const store = createReviewsStore(mongo);
       await store.prepare();
