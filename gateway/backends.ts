@@ -83,12 +83,12 @@ export interface ConnectOptions {
 
 /** One platform client (deadlines, retries, breaker) and one health probe per backend. */
 export function connectBackends(specs: readonly BackendSpec[], opts: ConnectOptions): Backend[] {
+  // Checked before any channel opens, so a refused start leaves nothing behind.
+  const required = specs.find((spec) => !spec.optional && opts.addressOf(spec.name) === BACKEND_OFF);
+  if (required) throw new Error(`${required.name} cannot be off: the shop does not work without it`);
   return specs.map((spec) => {
     const address = opts.addressOf(spec.name);
-    if (address === BACKEND_OFF) {
-      if (!spec.optional) throw new Error(`${spec.name} cannot be off: the shop does not work without it`);
-      return offBackend(spec, `${spec.name} is off in this shop: ${spec.optional}`);
-    }
+    if (spec.optional && address === BACKEND_OFF) return offBackend(spec, `${spec.name} is off in this shop: ${spec.optional}`);
     const client = createClient(spec.service, { name: spec.name, address, timeoutMs: opts.timeoutMs }) as unknown as GenericClient;
     const health = createHealthProbe(address, spec.service.typeName);
     return {
