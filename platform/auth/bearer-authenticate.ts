@@ -13,6 +13,6 @@ export function bearerAuthenticate(verifier: JwtVerifier): Authenticate {
     const token = bearerToken(typeof raw === "string" ? raw : raw.toString("utf8"));
     if (!token) throw unauthenticated("authorization must be a Bearer token");
     const verified = await verifier.verify(token);
-    return { subject: verified.subject, roles: verified.roles };
+    return { subject: verified.subject, roles: verified.roles, ...(verified.name ? { name: verified.name } : {}) };
   };
 }

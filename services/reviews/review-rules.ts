@@ -81,6 +81,13 @@ export function checkModerationNote(status: ReviewStatus, note: string): string 
   return clean;
 }
 
+export const AUTHOR_NAME_MAX = 100;
+
+/** The author shown on a new review: the display name the token carries, or a neutral one. */
+export function authorNameOf(caller: Caller): string {
+  return [...normalizeLine(caller.name ?? "")].slice(0, AUTHOR_NAME_MAX).join("") || "Verified buyer";
+}
+
 const isAdmin = (caller: Caller | undefined): boolean => !!caller && caller.roles.includes(ADMIN_ROLE);
 const isAuthor = (review: ReviewRecord, caller: Caller | undefined): boolean => !!caller && caller.subject === review.userId;
 

@@ -9,7 +9,7 @@ import type { PageKey } from "../../platform/page-token.js";
 import { toProtoStatus } from "./proto-mapping.js";
 import { ratingDelta, summarize, type RatingSummary } from "./rating-summary.js";
 import { checkKeyFits, pageKeyOf, type ReviewSort } from "./review-order.js";
-import { canDelete, canEdit, checkModerationNote, checkReviewInput, edited, isVisibleTo, moderated, normalizeLine, type ReviewInput, type ReviewRecord, type ReviewStatus } from "./review-rules.js";
+import { canDelete, canEdit, checkModerationNote, checkReviewInput, edited, authorNameOf, isVisibleTo, moderated, normalizeLine, type ReviewInput, type ReviewRecord, type ReviewStatus } from "./review-rules.js";
 import type { ReviewsStore } from "./store.js";
 import { grantsReview, NOT_A_BUYER } from "./verified-purchase.js";
 
@@ -36,13 +36,11 @@ export interface Reviews {
   summary(productId: string): Promise<RatingSummary>;
 }
 
-/** The contract has no display name in the token; every review is shown as a verified buyer's. */
-const defaultAuthorName = (): string => "Verified buyer";
 
 export function createReviews(deps: ReviewsDeps): Reviews {
   const { store } = deps;
   const clock = deps.clock ?? (() => new Date());
-  const authorName = deps.authorName ?? defaultAuthorName;
+  const authorName = deps.authorName ?? authorNameOf;
 
   const updatedEvent = (before: ReviewRecord, after: ReviewRecord) => ({
     reviewId: after.id,

@@ -11,7 +11,7 @@ import { decodePageToken, encodePageToken } from "../../../platform/page-token.j
 import { fromProtoStatus, toProtoStatus, toProtoSummary } from "../proto-mapping.js";
 import { applyDelta, emptyAggregate, isNoChange, ratingDelta, summarize, type RatingAggregate } from "../rating-summary.js";
 import { afterKey, checkKeyFits, pageKeyOf, searchAfterKey, sortDocument, type ReviewSort } from "../review-order.js";
-import { canDelete, canEdit, checkModerationNote, checkReviewInput, edited, isVisibleTo, moderated, normalizeLine, normalizeText, type ReviewRecord } from "../review-rules.js";
+import { authorNameOf, canDelete, canEdit, checkModerationNote, checkReviewInput, edited, isVisibleTo, moderated, normalizeLine, normalizeText, type ReviewRecord } from "../review-rules.js";
 import { deliveryOf, grantsReview, voidedOrderOf } from "../verified-purchase.js";
 import { admin, buyer, NOW, review } from "./fixtures.js";
 
@@ -81,6 +81,13 @@ describe("reviews rules", () => {
       assert.equal(isVisibleTo(rejected, buyer()), false);
       assert.equal(isVisibleTo(rejected, author), true);
       assert.equal(isVisibleTo(rejected, admin()), true);
+    });
+
+    it("shows the token's display name as the author, or a neutral one without it", () => {
+      assert.equal(authorNameOf({ ...author, name: "  Ada   Lovelace " }), "Ada Lovelace");
+      assert.equal(authorNameOf(author), "Verified buyer");
+      assert.equal(authorNameOf({ ...author, name: "\u200B" }), "Verified buyer");
+      assert.equal([...authorNameOf({ ...author, name: "😀".repeat(150) })].length, 100);
     });
 
     it("keeps the moderation status through an author's edit", () => {
