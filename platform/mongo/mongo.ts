@@ -7,7 +7,7 @@
 import { MongoClient, type ClientSession, type CommandFailedEvent, type CommandStartedEvent, type CommandSucceededEvent, type Db as MongoDb } from "mongodb";
 import type { Span } from "@opentelemetry/api";
 import type { Logger } from "../logger.js";
-import { context, getTracer, SpanKind, SpanStatusCode } from "../telemetry.js";
+import { context, getTracer, SpanKind, SpanStatusCode, trace } from "../telemetry.js";
 
 const tracer = getTracer("shop.mongo");
 
@@ -90,11 +90,14 @@ export async function connectMongo(opts: MongoOptions): Promise<Mongo> {
 /**
  * A CLIENT span per command, child of whatever is active when the driver sends it (the RPC or
  * the consumer). Only the command's name and collection are recorded, never its documents.
+ * Commands outside any span (a change stream's getMore every second, start-up index builds) are
+ * not traced: they would litter the trace store with root spans, as the relay's polling would.
  */
 function traceCommands(client: MongoClient): void {
   const spans = new Map<number, Span>();
   client.on("commandStarted", (e: CommandStartedEvent) => {
     if (e.commandName === "hello" || e.commandName === "isMaster" || e.commandName === "ping") return;
+    if (!trace.getSpan(context.active())) return;
     const collection = typeof e.command[e.commandName] === "string" ? (e.command[e.commandName] as string) : undefined;
     const span = tracer.startSpan(
       collection ? `${e.commandName} ${collection}` : e.commandName,
