@@ -1,6 +1,7 @@
 // The gateway's settings, parsed once at start-up by platform/config.ts. Each backend in
 // backends.ts adds its `<NAME>_ADDR` here, so exposing a new service needs no edit in this file.
 import { bool, duration, int, list, oneOf, optional, port, str, url, type ConfigOf, type Setting } from "../platform/config.js";
+import { metricsConfig } from "../platform/metrics/config.js";
 import { backends } from "./backends.js";
 
 /** Sizes like `1MiB`, `512KiB`, `64kb` or a bare number of bytes. */
@@ -66,6 +67,9 @@ export const gatewayConfig = {
   SHUTDOWN_GRACE: duration({ doc: "time in-flight requests get to finish on SIGTERM", default: 10_000 }),
   LOG_LEVEL: oneOf(["debug", "info", "warn", "error"] as const, { doc: "lowest level logged", default: "info" }),
   OTEL_EXPORTER_OTLP_ENDPOINT: optional(url({ doc: "OTLP/HTTP collector, e.g. http://jaeger:4318; unset: spans not exported" })),
+  // Served by the gateway's own process (main.ts) on its own port, never on GATEWAY_PORT, which
+  // the ingress exposes to the internet.
+  ...metricsConfig,
 };
 
 export type GatewayConfig = ConfigOf<typeof gatewayConfig>;

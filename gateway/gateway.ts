@@ -2,19 +2,23 @@
 // binary, GET for read-only methods), gRPC-Web and gRPC, each forwarded over the platform's gRPC
 // client. Every request runs, in order:
 //
-//   CORS preflight | /healthz /readyz /openapi.json
+//   CORS preflight | /healthz /readyz /openapi.json /.well-known/jwks.json
 //   -> route (only PUBLIC/USER/ADMIN methods exist here) -> rate limit per client address
 //   -> body limit -> authenticate (JWT against the users JWKS) -> rate limit per user
 //   -> access level from the contract -> public cache (anonymous GETs of public reads)
 //   -> Connect's handler, which decodes, forwards and encodes -> ETag / Cache-Control on GETs
 //
 // all inside one SERVER span whose context the backend call continues, so a request is one trace.
+// Every answer is counted in shop_http_server_requests_total / _duration_seconds, labelled with
+// the RPC path or the fixed route (anything else is `other`): never the raw URL, whose query
+// strings and unknown paths would make the series unbounded.
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, createConnectRouter, createContextValues, type ServiceImpl } from "@connectrpc/connect";
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
-import type { JwtVerifier } from "../platform/auth/jwt-verifier.js";
+import type { JwksSource, JwtVerifier } from "../platform/auth/jwt-verifier.js";
 import type { Logger } from "../platform/logger.js";
+import { recordHttpRequest } from "../platform/metrics/index.js";
 import { SpanKind, SpanStatusCode, context, extractContext, getTracer, trace } from "../platform/telemetry.js";
 import { accessOf, authenticate, denial, isExposed, type Access, type Caller } from "./access.js";
 import type { Backend } from "./backends.js";
@@ -32,7 +36,7 @@ export interface GatewayParts {
   readonly config: GatewayConfig;
   readonly log: Logger;
   readonly backends: readonly Backend[];
-  readonly verifier: JwtVerifier;
+  readonly verifier: JwtVerifier & JwksSource;
 }
 
 export interface GatewayHandler {
@@ -50,6 +54,11 @@ interface Route {
 }
 
 const tracer = getTracer("shop.gateway");
+
+/** The users service's keys at /.well-known/jwks.json are fetched again after this long, and cached by clients as long. */
+export const JWKS_MAX_AGE_MS = 60_000;
+
+const fixedRoutes = new Set(["/healthz", "/readyz", "/openapi.json", "/.well-known/jwks.json"]);
 
 export function createGatewayHandler(parts: GatewayParts): GatewayHandler {
   const { config, log, backends, verifier } = parts;
@@ -141,8 +150,27 @@ export function createGatewayHandler(parts: GatewayParts): GatewayHandler {
     return writeBuffered(req, res, 200, { ...headers, ...corsHeaders }, body, etag);
   }
 
+  /** The users service's public keys as a JWK Set (Istio's RequestAuthentication reads it). */
+  async function serveJwks(req: NodeRequest, res: NodeResponse, corsHeaders: Record<string, string> | undefined): Promise<void> {
+    if (req.method !== "GET" && req.method !== "HEAD") return writeRaw(res, 405, { allow: "GET, HEAD" }, undefined);
+    try {
+      const keys = await verifier.publicKeys(JWKS_MAX_AGE_MS);
+      const headers = { "content-type": "application/json", "cache-control": `public, max-age=${JWKS_MAX_AGE_MS / 1000}`, ...corsHeaders };
+      writeRaw(res, 200, headers, Buffer.from(JSON.stringify({ keys })));
+    } catch (err) {
+      log.warn("cannot serve the JWKS", { err });
+      writeJson(res, 503, { error: "the signing keys are not available right now" });
+    }
+  }
+
   const handle: RequestHandler = (req, res) => {
+    const started = process.hrtime.bigint();
     const path = (req.url ?? "/").split("?", 1)[0]!;
+    const procedure = req.method === "OPTIONS" ? "preflight" : routes.has(path) || fixedRoutes.has(path) ? path : "other";
+    // 499 (nginx's "client closed request"): the client went away before the answer was sent.
+    res.once("close", () => {
+      recordHttpRequest({ service: "gateway", procedure }, res.writableFinished ? res.statusCode : 499, Number(process.hrtime.bigint() - started) / 1e9);
+    });
     const origin = req.headers.origin;
     if (req.method === "OPTIONS") {
       const pre = cors.preflight(origin, req.headers["access-control-request-method"]);
@@ -157,6 +185,7 @@ export function createGatewayHandler(parts: GatewayParts): GatewayHandler {
       return;
     }
     if (path === "/openapi.json") return void writeRaw(res, 200, { "content-type": "application/json", ...corsHeaders }, openApiBody);
+    if (path === "/.well-known/jwks.json") return void serveJwks(req, res, corsHeaders);
 
     const parent = extractContext(req.headers, context.active());
     const span = tracer.startSpan(`${req.method} ${path}`, {

@@ -1,9 +1,10 @@
 // The gateway's start-up, written once for its own process (main.ts), the single-process shop
 // (`npm start`) and the tests: parse config, install telemetry and logs, connect a platform
-// client per backend and the JWKS verifier, listen, and drain on stop.
+// client per backend and the JWKS verifier, listen, and drain on stop. The /metrics endpoint is
+// the process's, so main.ts (or the single-process shop) serves it, not this function.
 import { createUsersJwksVerifier } from "../platform/auth/users-jwks.js";
 import { describeConfig, loadConfig } from "../platform/config.js";
-import { createLogger } from "../platform/logger.js";
+import { createLogger, type Logger } from "../platform/logger.js";
 import { initTelemetry } from "../platform/telemetry.js";
 import { backends as backendSpecs, connectBackends } from "./backends.js";
 import { addressSetting, gatewayConfig, type GatewayConfig } from "./config.js";
@@ -15,6 +16,7 @@ export interface RunningGateway {
   /** `http://<host>:<port>`, with 127.0.0.1 for a wildcard bind. */
   readonly url: string;
   readonly config: GatewayConfig;
+  readonly log: Logger;
   stop(): Promise<void>;
 }
 
@@ -39,6 +41,7 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
     port,
     url: `http://${host}:${port}`,
     config,
+    log,
     stop: () =>
       (stopping ??= (async () => {
         gateway.stopAccepting();

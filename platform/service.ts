@@ -16,6 +16,11 @@
 // the platform then opens no pool and runs no migrations or outbox relay of its own; the
 // module's setup opens its store, returns its readiness checks, and runs the same outbox relay
 // over its store's outbox (platform/mongo).
+//
+// Metrics: startService registers the service's watched state (pool, outbox) with the process's
+// one registry (platform/metrics); the /metrics endpoint belongs to the process, so
+// runServiceMain serves it on METRICS_PORT, and a host running several services (services/shop.ts)
+// serves one for all of them.
 import type { Authenticate } from "./grpc/call-context.js";
 import { bool, ConfigError, describeConfig, duration, loadConfig, oneOf, optional, port, str, url, type ConfigOf, type Setting } from "./config.js";
 import { createDb, type Db } from "./db/db.js";
@@ -26,6 +31,7 @@ import type { ReadinessCheck } from "./grpc/readiness.js";
 import { bearerAuthenticate } from "./auth/bearer-authenticate.js";
 import { createUsersJwksVerifier } from "./auth/users-jwks.js";
 import { createLogger, type Logger } from "./logger.js";
+import { metricsConfig, startMetricsServer, watchDbPool, watchOutbox } from "./metrics/index.js";
 import { initTelemetry } from "./telemetry.js";
 
 /** Settings every service reads; a service adds its own next to them. */
@@ -46,6 +52,7 @@ export const baseConfig = {
   GRPC_TLS_CERT: optional(str({ doc: "server certificate file; with GRPC_TLS_KEY turns on TLS outside the mesh" })),
   GRPC_TLS_KEY: optional(str({ doc: "server private key file", secret: true })),
   GRPC_TLS_CLIENT_CA: optional(str({ doc: "CA file for client certificates; turns on mTLS" })),
+  ...metricsConfig,
 };
 
 type Spec = Record<string, Setting<unknown>>;
@@ -103,6 +110,8 @@ export interface SetupResult {
 export interface RunningService {
   readonly name: string;
   readonly port: number;
+  readonly config: BaseConfig;
+  readonly log: Logger;
   stop(): Promise<void>;
 }
 
@@ -173,6 +182,12 @@ export async function startService<S extends Spec, St extends Storage = "postgre
       const pool = openDb(mod.name, base, shared);
       db = pool;
       stops.push(() => pool.close());
+      stops.push(
+        watchDbPool(mod.name, () => {
+          const p = pool.stats();
+          return { inUse: p.total - p.idle, idle: p.idle, waiting: p.waiting, max: p.max };
+        }),
+      );
       if (base.MIGRATE_ON_START) {
         const applied = await migrate(pool, migrationSets(mod));
         if (applied.length > 0) log.info("migrations applied", { applied });
@@ -191,9 +206,10 @@ export async function startService<S extends Spec, St extends Storage = "postgre
       stops.push(() => owned.close());
     }
     if (db) {
-      const relay = createOutboxRelay({ db, publisher: bus, logger: log });
+      const relay = createOutboxRelay({ db, publisher: bus, logger: log, service: mod.name });
       await relay.start();
       stops.push(() => relay.stop());
+      stops.push(watchOutbox(mod.name, () => relay.stats()));
     }
 
     const eventBus = bus;
@@ -201,7 +217,7 @@ export async function startService<S extends Spec, St extends Storage = "postgre
     const serviceBus: EventBus = {
       ...bus,
       subscribe: async (opts) => {
-        const sub = await eventBus.subscribe(opts);
+        const sub = await eventBus.subscribe({ ...opts, service: mod.name });
         stops.push(() => sub.close());
         return sub;
       },
@@ -242,6 +258,8 @@ export async function startService<S extends Spec, St extends Storage = "postgre
     return {
       name: mod.name,
       port: boundPort,
+      config: base,
+      log,
       stop: () => (stopping ??= stopAll().then(() => log.info("stopped"))),
     };
   } catch (err) {
@@ -279,13 +297,30 @@ export async function runServiceMain<S extends Spec, St extends Storage = "postg
       }
       return;
     }
-    const running = await startService(mod);
+    // The handlers come first: a SIGTERM while the service is still starting waits for the
+    // start to finish, then drains, instead of killing the process half-started.
+    const started = (async () => {
+      const running = await startService(mod);
+      try {
+        return { running, metrics: await startMetricsServer({ port: running.config.METRICS_PORT, host: running.config.GRPC_HOST, log: running.log }) };
+      } catch (err) {
+        await running.stop();
+        throw err;
+      }
+    })();
     const onSignal = (signal: string) => {
       process.stdout.write(JSON.stringify({ service: mod.name, msg: "shutting down", signal }) + "\n");
-      void running.stop().then(() => process.exit(0));
+      // The endpoint goes last: Prometheus still sees the drain.
+      void started
+        .then(({ running, metrics }) => running.stop().then(() => metrics.close()))
+        .then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
     };
     process.once("SIGTERM", onSignal);
     process.once("SIGINT", onSignal);
+    await started;
   } catch (err) {
     // Config errors name the variables; anything else is shown by message only (no secrets in
     // our messages: config never echoes values).

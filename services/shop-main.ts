@@ -8,6 +8,7 @@ try {
     [
       "",
       `Shop mesh is running: ${shop.services.length} services and the gateway at ${url}`,
+      `Prometheus metrics of the whole process: ${shop.metricsUrl}`,
       ...shop.off.map((o) => `${o.name} is off: ${o.reason}`),
       "",
       "Try:",

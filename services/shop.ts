@@ -5,15 +5,18 @@
 // With DATABASE_URL unset the services share one embedded PostgreSQL (PGlite) under
 // SHOP_DATA_DIR, a schema each; with it set, each service gets its own schema on that server.
 // With AMQP_URL unset events go through the in-process bus; with it set, through RabbitMQ.
-// The demo catalog is seeded on first run. A service that needs a server with no embedded
-// stand-in (reviews: MongoDB) runs only when its URL is set; otherwise the shop starts without
-// it, reports why in `off`, and the gateway answers its RPCs UNAVAILABLE saying so.
+// The demo catalog is seeded on first run. The process serves one /metrics endpoint
+// (METRICS_PORT) for all of them: every series carries its service's name. A service that needs
+// a server with no embedded stand-in (reviews: MongoDB) runs only when its URL is set; otherwise
+// the shop starts without it, reports why in `off`, and the gateway answers its RPCs UNAVAILABLE
+// saying so.
 import { join } from "node:path";
 import { bool, int, loadConfig, optional, str } from "../platform/config.js";
 import { createDb, type Db } from "../platform/db/db.js";
 import { openEmbeddedPostgres, type EmbeddedPostgres } from "../platform/db/embedded-postgres.js";
 import { createMemoryEventBus, type EventBus } from "../platform/events/index.js";
 import { createLogger } from "../platform/logger.js";
+import { metricsConfig, startMetricsServer } from "../platform/metrics/index.js";
 import { repoRoot } from "../platform/paths.js";
 import { startService, type RunningService, type SharedParts } from "../platform/service.js";
 import { initTelemetry } from "../platform/telemetry.js";
@@ -34,6 +37,7 @@ export const shopConfig = {
   SHOP_SEED: bool({ doc: "seed the demo catalog when the catalog is empty", default: true }),
   DATABASE_URL: optional(str({ doc: "PostgreSQL for every service (a schema each); unset: embedded", secret: true })),
   AMQP_URL: optional(str({ doc: "RabbitMQ; unset: in-process event bus", secret: true })),
+  ...metricsConfig,
 };
 
 export interface RunningShop {
@@ -41,6 +45,8 @@ export interface RunningShop {
   readonly services: readonly RunningService[];
   /** Services this shop runs without, and why. */
   readonly off: readonly { readonly name: string; readonly reason: string }[];
+  /** The process's Prometheus endpoint, `http://127.0.0.1:<METRICS_PORT>/metrics`. */
+  readonly metricsUrl: string;
   stop(): Promise<void>;
 }
 
@@ -62,6 +68,9 @@ export async function startShop(env: NodeJS.ProcessEnv = process.env): Promise<R
     }
   };
   try {
+    // Bound first: a taken port fails the start before anything else is opened. Closed last.
+    const metrics = await startMetricsServer({ port: config.METRICS_PORT, host: "127.0.0.1" });
+    stops.push(() => metrics.close());
     const shared: { -readonly [K in keyof SharedParts]: SharedParts[K] } = {};
     let embedded: EmbeddedPostgres | undefined;
     if (!config.DATABASE_URL) {
@@ -101,7 +110,7 @@ export async function startShop(env: NodeJS.ProcessEnv = process.env): Promise<R
     stops.push(() => gateway.stop());
 
     let stopping: Promise<void> | undefined;
-    return { gateway, services, off, stop: () => (stopping ??= stopAll()) };
+    return { gateway, services, off, metricsUrl: `http://127.0.0.1:${metrics.port}/metrics`, stop: () => (stopping ??= stopAll()) };
   } catch (err) {
     await stopAll();
     throw err;

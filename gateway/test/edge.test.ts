@@ -5,7 +5,10 @@ import assert from "node:assert/strict";
 import { createClient as createConnectClient } from "@connectrpc/connect";
 import { createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { UsersService } from "../../gen/shop/users/v1/users_pb.js";
+import { metricsText } from "../../platform/metrics/index.js";
 import { startService, type RunningService } from "../../platform/service.js";
+import { exposition, type Exposition } from "../../platform/testing/metrics.js";
+import { waitFor } from "../../platform/testing/wait-for.js";
 import { createTestDatabase, type TestDatabase } from "../../platform/testing/pg.js";
 import { freePort, callApi } from "../../test/e2e/shop-processes.js";
 import { usersModule } from "../../services/users/module.js";
@@ -94,6 +97,47 @@ describe("gateway at the edge (in process, real users service and PostgreSQL)", 
   });
 
   // Last: it spends this address's whole burst.
+  it("serves the users service's public keys at /.well-known/jwks.json, cacheable", async () => {
+    const res = await fetch(`${gateway.url}/.well-known/jwks.json`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
+    assert.equal(res.headers.get("cache-control"), "public, max-age=60");
+    const jwks = (await res.json()) as { keys: Record<string, unknown>[] };
+    const fromUsers = await callApi(gateway.url, "shop.users.v1.UsersService/GetJwks", {});
+    const usersKids = (fromUsers.body["keys"] as { kid: string }[]).map((k) => k.kid).sort();
+    assert.ok(usersKids.length > 0);
+    assert.deepEqual(jwks.keys.map((k) => k["kid"]).sort(), usersKids);
+    for (const k of jwks.keys) {
+      assert.equal(k["kty"], "EC");
+      assert.equal(k["alg"], "ES256");
+      assert.equal(k["d"], undefined, "never a private key");
+    }
+    assert.equal((await fetch(`${gateway.url}/.well-known/jwks.json`, { method: "POST", body: "{}" })).status, 405);
+  });
+
+  it("counts its answers per procedure and status, never per raw URL", async () => {
+    const series = async () => exposition(await metricsText());
+    const labels = (procedure: string, status: string) => ({ service: "gateway", procedure, status });
+    const getJwks = "/shop.users.v1.UsersService/GetJwks";
+    const before = await series();
+    const count = (m: Exposition, procedure: string, status: string) => m.value("shop_http_server_requests_total", labels(procedure, status)) ?? 0;
+    await callApi(gateway.url, "shop.users.v1.UsersService/GetJwks", {});
+    await fetch(`${gateway.url}${getJwks}?encoding=json&message=%7B%7D`);
+    await callApi(gateway.url, "shop.catalog.v1.CatalogService/ListProducts", {}); // catalog is down: 503
+    await fetch(`${gateway.url}/no/such/path/12345`);
+    await fetch(`${gateway.url}/healthz?probe=1`);
+    // POST and GET with a query string are one series; an unknown path is `other`.
+    const expected: [string, string, number][] = [[getJwks, "200", 2], ["/shop.catalog.v1.CatalogService/ListProducts", "503", 1], ["other", "404", 1], ["/healthz", "200", 1]];
+    const moved = (m: Exposition) => expected.map(([p, st]) => [p, st, count(m, p, st) - count(before, p, st)]);
+    // An answer is counted when the server has finished sending it, which may be just after the client read it.
+    const after = await waitFor("every answer counted", async () => {
+      const m = await series();
+      return JSON.stringify(moved(m)) === JSON.stringify(expected) ? m : undefined;
+    }).catch(async (err: Error) => assert.fail(`${err.message}: ${JSON.stringify(moved(await series()))}`));
+    assert.equal(after.value("shop_http_server_duration_seconds_count", labels(getJwks, "200")), count(after, getJwks, "200"));
+    assert.doesNotMatch(after.text, /12345|encoding=json|probe=1/, "no URL part other than the route becomes a label");
+  });
+
   it("limits requests per client address with 429 and Retry-After", async () => {
     let limited: Awaited<ReturnType<typeof callApi>> | undefined;
     for (let i = 0; i < 60 && !limited; i++) {

@@ -42,20 +42,33 @@ export interface JwtVerifier {
   verify(token: string): Promise<VerifiedToken>;
 }
 
-export function createJwtVerifier(opts: JwtVerifierOptions): JwtVerifier {
+/** The verifier's keys, for a process that republishes them (the gateway's /.well-known/jwks.json). */
+export interface JwksSource {
+  /**
+   * The public keys as last fetched, fetched again first when that was more than `maxAgeMs`
+   * ago. A failed fetch answers with the cached keys; with none cached, UNAVAILABLE.
+   */
+  publicKeys(maxAgeMs: number): Promise<readonly JWK[]>;
+}
+
+export function createJwtVerifier(opts: JwtVerifierOptions): JwtVerifier & JwksSource {
   const minRefresh = opts.minRefreshIntervalMs ?? 5_000;
   const now = opts.now ?? Date.now;
   let keySet: ReturnType<typeof createLocalJWKSet> | undefined;
   let kids = new Set<string>();
+  let current: readonly JWK[] = [];
   let lastFetch = 0;
+  let lastAttempt = 0;
   let inflight: Promise<void> | undefined;
 
   const refresh = (): Promise<void> =>
     (inflight ??= (async () => {
+      lastAttempt = now();
       try {
         const keys = await opts.fetchJwks();
         const jwks: JSONWebKeySet = { keys: keys.map((k) => ({ ...k })) };
         keySet = createLocalJWKSet(jwks);
+        current = jwks.keys;
         kids = new Set(keys.map((k) => k.kid).filter((k): k is string => typeof k === "string"));
         lastFetch = now();
       } finally {
@@ -64,6 +77,17 @@ export function createJwtVerifier(opts: JwtVerifierOptions): JwtVerifier {
     })());
 
   return {
+    async publicKeys(maxAgeMs) {
+      // While the users service is down, cached keys are served and asked for again at most once per minRefresh.
+      if (keySet === undefined || (now() - lastFetch > maxAgeMs && now() - lastAttempt >= minRefresh)) {
+        try {
+          await refresh();
+        } catch (err) {
+          if (!keySet) throw unavailable("the signing keys are not available right now", err);
+        }
+      }
+      return current;
+    },
     async verify(token) {
       let kid: string | undefined;
       try {

@@ -34,9 +34,19 @@ export interface Db extends Queryable {
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   /** True when a trivial query succeeds: the health service's readiness check. */
   ping(): Promise<boolean>;
-  /** Connections in use and waiting, for saturation metrics. */
-  stats(): { total: number; idle: number; waiting: number };
+  /** The pool's connections (open, idle, queries waiting for one, the size limit), for saturation metrics. */
+  stats(): PoolStats;
   close(): Promise<void>;
+}
+
+export interface PoolStats {
+  /** Open connections, idle or checked out. */
+  readonly total: number;
+  readonly idle: number;
+  /** Queries and transactions queued for a connection. */
+  readonly waiting: number;
+  /** The pool's size limit. */
+  readonly max: number;
 }
 
 export interface DbOptions {
@@ -81,10 +91,11 @@ function firstWord(sql: string): string {
 const retryable = new Set(["40001", "40P01"]);
 
 export function createDb(opts: DbOptions): Db {
+  const max = opts.max ?? 10;
   const options = opts.schema ? `-c search_path=${quoteIdent(opts.schema)},public` : undefined;
   const pool = new pg.Pool({
     connectionString: opts.url,
-    max: opts.max ?? 10,
+    max,
     application_name: opts.applicationName,
     ...(options ? { options } : {}),
     ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
@@ -160,7 +171,7 @@ export function createDb(opts: DbOptions): Db {
         return false;
       }
     },
-    stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max }),
     close: () => pool.end(),
   };
 }

@@ -89,7 +89,8 @@ export async function openEmbeddedPostgres(dataDir: string | undefined): Promise
           return () => exclusive(() => unlisten());
         },
         ping: async () => !closed,
-        stats: () => ({ total: 1, idle: waiting === 0 ? 1 : 0, waiting }),
+        // One connection, shared by every schema: each service reports the instance's.
+        stats: () => ({ total: 1, idle: waiting === 0 ? 1 : 0, waiting, max: 1 }),
         close: async () => undefined, // the instance is shared; its owner closes it
       };
       return db;

@@ -7,6 +7,7 @@
 // the broker keep a message until the DLQ confirmed it (it requires `x-overflow: reject-publish`).
 import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
 import type { Logger } from "../logger.js";
+import { recordEventConsumed, watchQueue } from "../metrics/index.js";
 import type { ConnectionSetup, AmqpConnection } from "./amqp-connection.js";
 import { closeQuietly } from "./amqp-connection.js";
 import { defaultSubscribeOptions, type EventSubscriber, type Subscription } from "./event-bus.js";
@@ -37,8 +38,9 @@ export function createAmqpSubscriber(opts: AmqpSubscriberOptions): EventSubscrib
       const deliveryLimit = sub.deliveryLimit ?? defaultSubscribeOptions.deliveryLimit;
       const retryDelayMs = sub.retryDelayMs ?? defaultSubscribeOptions.retryDelayMs;
       if (deliveryLimit < 1) throw new Error("deliveryLimit must be at least 1");
+      const service = sub.service ?? "unknown";
       const decoder = createEventDecoder(sub.events);
-      const processEvent = createEventProcessor({ queue, inbox: inboxOf(sub as Parameters<typeof inboxOf>[0]), decoder, handler: sub.handler, system: "rabbitmq" });
+      const processEvent = createEventProcessor({ queue, inbox: inboxOf(sub as Parameters<typeof inboxOf>[0]), decoder, handler: sub.handler, system: "rabbitmq", service });
       const logger = opts.logger.child({ queue });
       let closed = false;
       let current: { ch: Channel; tag: string } | undefined;
@@ -59,6 +61,8 @@ export function createAmqpSubscriber(opts: AmqpSubscriberOptions): EventSubscrib
       async function handle(ch: Channel, msg: ConsumeMessage): Promise<void> {
         // The broker counts earlier returns of this message in x-delivery-count.
         const deliveryCount = Number((msg.properties.headers ?? {})["x-delivery-count"] ?? 0) + 1;
+        // The `type` label: one of the queue's own types, never a value a publisher made up (cardinality).
+        const type = [msg.properties.type as unknown, msg.fields.routingKey].find((t): t is string => typeof t === "string" && decoder.types.includes(t)) ?? "unknown";
         try {
           await processEvent(fromAmqpMessage(msg), deliveryCount);
           settle(() => ch.ack(msg));
@@ -66,10 +70,13 @@ export function createAmqpSubscriber(opts: AmqpSubscriberOptions): EventSubscrib
           if (err instanceof PoisonEventError) {
             // No number of retries will decode it: straight to the DLQ, keeping the queue moving.
             logger.error("poison event dead-lettered", { err, messageId: msg.properties.messageId as unknown });
+            recordEventConsumed({ service, queue, type }, "dead_lettered");
             settle(() => ch.nack(msg, false, false));
             return;
           }
           logger.warn("event handler failed; will retry", { err, deliveryCount, messageId: msg.properties.messageId as unknown });
+          // Handed back after its last allowed delivery, the broker moves it to the DLQ.
+          recordEventConsumed({ service, queue, type }, deliveryCount >= deliveryLimit ? "dead_lettered" : "failed");
           // Holding the message a while before handing it back spaces the retries out, so a short
           // outage of a dependency does not burn through the delivery limit in milliseconds.
           if (!closed) await pause(Math.min(maxRetryDelayMs, retryDelayMs * 2 ** (deliveryCount - 1)));
@@ -133,11 +140,19 @@ export function createAmqpSubscriber(opts: AmqpSubscriberOptions): EventSubscrib
       };
 
       const unregister = await connection.addSetup(setup);
+      // Depth of the queue and its DLQ, asked of the broker when Prometheus scrapes.
+      const unwatch = watchQueue(service, queue, () =>
+        connection.withChannel(async (ch) => ({
+          ready: (await ch.checkQueue(queue)).messageCount,
+          deadLettered: (await ch.checkQueue(deadLetterQueueName(queue))).messageCount,
+        })),
+      );
       const subscription: Subscription = {
         queue,
         async close() {
           closed = true;
           unregister();
+          unwatch();
           for (const wake of [...sleepers]) wake();
           const c = current;
           current = undefined;

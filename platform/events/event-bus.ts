@@ -74,6 +74,11 @@ export interface SubscribeCommon<S extends readonly DescMessage[], T> {
   /** The event types delivered to this queue; anything else arriving is treated as poison. */
   events: S;
   handler: EventHandler<MessageShape<S[number]>, T>;
+  /**
+   * The consuming service: the `service` label of the consumer's metrics. The service bootstrap
+   * (platform/service.ts) fills it in; default `unknown`.
+   */
+  service?: string;
   /** Messages in flight at once (unacked). Default 10. */
   prefetch?: number;
   /** Deliveries before a failing message is dead-lettered. Default 5. */

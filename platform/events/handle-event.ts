@@ -4,8 +4,12 @@
 // The inbox row and the handler's writes commit together or not at all. A redelivery (broker
 // retry, relay republish after a crash, operator replay) finds the row and is acknowledged
 // without running the handler, which is what makes at-least-once delivery safe.
+//
+// Outcomes are counted here when the processor knows them (handled, duplicate); what becomes of a
+// delivery that threw (handed back, or dead-lettered) only the transport knows, so it counts those.
 import { ROOT_CONTEXT } from "@opentelemetry/api";
 import type { Db, Queryable } from "../db/db.js";
+import { recordEventConsumed } from "../metrics/index.js";
 import { extractContext, getTracer, inSpan, SpanKind } from "../telemetry.js";
 import type { EventEnvelope, EventHandler, EventInbox } from "./event-bus.js";
 import type { EventDecoder } from "./event-codec.js";
@@ -22,6 +26,8 @@ export interface EventProcessorOptions {
   handler: EventHandler<never, never>;
   /** `rabbitmq` or `memory`, for span attributes. */
   system: string;
+  /** The consuming service, for metrics. */
+  service: string;
 }
 
 /** Throws PoisonEventError (never retry) or the handler's error (retry). */
@@ -51,6 +57,7 @@ export function createEventProcessor(opts: EventProcessorOptions): EventProcesso
         const event = opts.decoder.decode(envelope);
         const outcome = await opts.inbox.once(opts.queue, event.id, (q) => handler(event, q));
         span.setAttribute("shop.event.outcome", outcome);
+        recordEventConsumed({ service: opts.service, queue: opts.queue, type: event.type, occurredAt: envelope.timestamp }, outcome);
         return outcome;
       },
     );

@@ -8,6 +8,7 @@
 // accepted by `publish` live in memory, so a crash loses the ones not yet handled. That is the
 // price of running without a broker and is acceptable for development only.
 import type { Logger } from "../logger.js";
+import { recordEventConsumed, watchQueue } from "../metrics/index.js";
 import { defaultSubscribeOptions, type DeadLetter, type EventBus, type EventEnvelope } from "./event-bus.js";
 import { createEventDecoder, PoisonEventError } from "./event-codec.js";
 import { createEventProcessor, inboxOf, type EventProcessor } from "./handle-event.js";
@@ -22,6 +23,7 @@ interface Delivery {
 }
 
 interface Consumer {
+  service: string;
   process: EventProcessor;
   prefetch: number;
   deliveryLimit: number;
@@ -63,10 +65,13 @@ export function createMemoryEventBus(opts: MemoryEventBusOptions): EventBus {
       await c.process(d.envelope, d.deliveries);
     } catch (err) {
       const log = opts.logger.child({ queue: q.name, eventId: d.envelope.id });
-      if (err instanceof PoisonEventError) {
+      const poison = err instanceof PoisonEventError;
+      const deadLettered = poison || d.deliveries >= c.deliveryLimit;
+      recordEventConsumed({ service: c.service, queue: q.name, type: d.envelope.type }, deadLettered ? "dead_lettered" : "failed");
+      if (poison) {
         log.error("poison event dead-lettered", { err });
         q.deadLetters.push({ envelope: d.envelope, reason: "rejected" });
-      } else if (d.deliveries >= c.deliveryLimit) {
+      } else if (deadLettered) {
         log.error("event dead-lettered after the delivery limit", { err, deliveries: d.deliveries });
         q.deadLetters.push({ envelope: d.envelope, reason: "delivery_limit" });
       } else {
@@ -110,18 +115,22 @@ export function createMemoryEventBus(opts: MemoryEventBusOptions): EventBus {
       const decoder = createEventDecoder(sub.events);
       // Bindings outlive the subscription, as a durable queue's do.
       for (const t of decoder.types) q.types.add(t);
+      const service = sub.service ?? "unknown";
       const consumer: Consumer = {
-        process: createEventProcessor({ queue: sub.queue, inbox: inboxOf(sub as Parameters<typeof inboxOf>[0]), decoder, handler: sub.handler, system: "memory" }),
+        service,
+        process: createEventProcessor({ queue: sub.queue, inbox: inboxOf(sub as Parameters<typeof inboxOf>[0]), decoder, handler: sub.handler, system: "memory", service }),
         prefetch: sub.prefetch ?? defaultSubscribeOptions.prefetch,
         deliveryLimit,
         retryDelayMs: sub.retryDelayMs ?? defaultSubscribeOptions.retryDelayMs,
         active: 0,
       };
       q.consumer = consumer;
+      const unwatch = watchQueue(service, sub.queue, () => ({ ready: q.ready.length, deadLettered: q.deadLetters.length }));
       pump(q);
       return {
         queue: sub.queue,
         async close() {
+          unwatch();
           if (q.consumer === consumer) q.consumer = undefined;
           // Wait for deliveries in progress; what is still queued waits for the next consumer.
           while (consumer.active > 0) await new Promise((r) => setTimeout(r, 5));

@@ -13,6 +13,7 @@ import { ROOT_CONTEXT, context, trace } from "@opentelemetry/api";
 import { suppressTracing } from "@opentelemetry/core";
 import type { Db } from "../db/db.js";
 import type { Logger } from "../logger.js";
+import { recordOutboxPublished } from "../metrics/index.js";
 import { extractContext, getTracer, injectContext, recordError, SpanKind } from "../telemetry.js";
 import type { EventPublisher } from "./event-bus.js";
 import { outboxChannel } from "./outbox.js";
@@ -51,6 +52,8 @@ export interface OutboxRelayOptions {
   source?: OutboxSource;
   publisher: EventPublisher;
   logger: Logger;
+  /** The producing service: the `service` label of the relay's metrics. Default `unknown`. */
+  service?: string;
   /** Rows per transaction. Default 100. */
   batchSize?: number;
   /** Backstop poll for missed notifications and retries after a failure. Default 1000ms. */
@@ -122,6 +125,7 @@ function missing(message: string): never {
 
 export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
   const { publisher, logger } = opts;
+  const service = opts.service ?? "unknown";
   const source = opts.source ?? createPostgresOutboxSource(opts.db ?? missing("createOutboxRelay needs a db or a source"));
   const batchSize = opts.batchSize ?? 100;
   const pollIntervalMs = opts.pollIntervalMs ?? 1000;
@@ -195,6 +199,8 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
     await context.with(suppressTracing(ROOT_CONTEXT), async () => {
       for (;;) {
         const { published, full, error } = await publishBatch();
+        // Counted once committed: a batch rolled back after its confirms goes out again.
+        recordOutboxPublished(service, published);
         total += published;
         if (error) throw error;
         if (!full || (untilStopped && stopping)) return; // stop() should not wait for a large backlog
@@ -245,6 +251,7 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
       await running;
     },
     drain: () => drain(false),
-    stats: () => source.stats(),
+    // Read at every metrics scrape: like the polling, not worth a trace of its own.
+    stats: () => context.with(suppressTracing(ROOT_CONTEXT), () => source.stats()),
   };
 }

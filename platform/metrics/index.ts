@@ -2,7 +2,9 @@
 // (record.ts), scrape-time readers of existing state (watch.ts), and the /metrics endpoint.
 export * from "./registry.js";
 export {
+  checkoutStepNames,
   codeName,
+  consumeOutcomes,
   recordClientCall,
   recordClientRetry,
   recordEventConsumed,

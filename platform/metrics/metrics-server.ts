@@ -3,12 +3,15 @@
 // internet through the ingress, and metrics are for the cluster only.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Logger } from "../logger.js";
 import { metricsText, registry } from "./registry.js";
 
 export interface MetricsServerOptions {
   readonly port: number;
   /** Interface to bind; default all (the kubelet and Prometheus reach the pod IP). */
   readonly host?: string;
+  /** Where "metrics server listening" (with the bound port) is logged. */
+  readonly log?: Logger;
 }
 
 export interface MetricsServer {
@@ -18,7 +21,7 @@ export interface MetricsServer {
 }
 
 export async function startMetricsServer(opts: MetricsServerOptions | number): Promise<MetricsServer> {
-  const { port, host = "0.0.0.0" } = typeof opts === "number" ? { port: opts } : opts;
+  const { port, host = "0.0.0.0", log } = typeof opts === "number" ? { port: opts } : opts;
   const server = http.createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (path !== "/metrics") {
@@ -42,14 +45,18 @@ export async function startMetricsServer(opts: MetricsServerOptions | number): P
   // Scrapes are short and periodic; an idle keep-alive socket must not hold shutdown up.
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    // A taken port stops the start-up with a message naming the setting.
+    const fail = (err: Error) => reject(new Error(`METRICS_PORT ${port}: ${err.message}`, { cause: err }));
+    server.once("error", fail);
     server.listen(port, host, () => {
-      server.off("error", reject);
+      server.off("error", fail);
       resolve();
     });
   });
+  const bound = (server.address() as AddressInfo).port;
+  log?.info("metrics server listening", { port: bound, path: "/metrics" });
   return {
-    port: (server.address() as AddressInfo).port,
+    port: bound,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

@@ -80,7 +80,10 @@ export function recordOutboxPublished(service: string, count: number): void {
   if (count > 0) outboxPublished.inc({ service }, count);
 }
 
-export type ConsumeOutcome = "handled" | "duplicate" | "failed" | "dead_lettered";
+/** The `outcome` label's values of consumed events. */
+export const consumeOutcomes = ["handled", "duplicate", "failed", "dead_lettered"] as const;
+
+export type ConsumeOutcome = (typeof consumeOutcomes)[number];
 
 export interface ConsumedEvent {
   readonly service: string;
@@ -110,7 +113,10 @@ export function recordOrderFailed(reason: string): void {
   ordersFailed.inc({ reason });
 }
 
-export type CheckoutStep = "priced" | "reserved" | "authorized" | "captured" | "redeemed" | "confirmed" | "compensated";
+/** The `step` label's values: the checkout funnel in saga order, then the undoing of a failed one. */
+export const checkoutStepNames = ["priced", "reserved", "authorized", "redeemed", "captured", "committed", "confirmed", "compensated"] as const;
+
+export type CheckoutStep = (typeof checkoutStepNames)[number];
 
 export function recordCheckoutStep(step: CheckoutStep, outcome: "ok" | "failed"): void {
   checkoutSteps.inc({ step, outcome });

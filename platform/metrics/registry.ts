@@ -115,7 +115,7 @@ export const outboxPublished = new Counter({
 
 export const eventsConsumed = new Counter({
   name: "shop_events_consumed_total",
-  help: "event deliveries by outcome: handled, duplicate (inbox), failed (handed back for a retry), dead_lettered (poison)",
+  help: "event deliveries by outcome: handled, duplicate (inbox), failed (handed back for a retry), dead_lettered (poison, or its last allowed delivery failed)",
   labelNames: ["service", "queue", "type", "outcome"] as const,
   registers: [registry],
 });

@@ -13,7 +13,8 @@ import { cartFingerprint, requestFingerprint } from "./fingerprint.js";
 import type { Address, StoredOrder } from "./order-model.js";
 import { checkSellable, parcelWeightGrams, priceOrder, taxRateBps, type CartItem, type PricedOrder, type TaxRates } from "./pricing.js";
 import type { Promotions } from "./promotions.js";
-import type { SagaRunner } from "./saga.js";
+import { isDefinitive, type SagaRunner } from "./saga.js";
+import { countPriced } from "./saga-metrics.js";
 import type { CrashPoint } from "./saga-plan.js";
 import type { ShippingQuotes } from "./shipping-quotes.js";
 import type { OrderStore } from "./store.js";
@@ -102,6 +103,24 @@ export function createCheckout(opts: CheckoutOptions): Checkout {
     return { priced, rejected: evaluation.rejected, shippingServed: shipping !== undefined };
   }
 
+  /** The price PlaceOrder charges: only when every coupon applies and it is the total the client expects. */
+  async function priceToPlace(userId: string, cart: CartSnapshot, input: PlaceInput): Promise<PricedOrder> {
+    const { priced, rejected } = await price(userId, cart.items, { destination: input.shippingAddress, speed: input.speed, couponCodes: input.couponCodes }, true);
+    if (rejected.length > 0) {
+      const violations: FieldViolation[] = rejected.map((r) => ({
+        field: `coupon_codes[${Math.max(0, input.couponCodes.findIndex((c) => c.toUpperCase() === r.couponCode.toUpperCase()))}]`,
+        description: r.message || `${r.couponCode} does not apply`,
+      }));
+      throw new ShopError(Code.FAILED_PRECONDITION, `coupon not applicable: ${violations.map((v) => v.description).join("; ")}`, violations);
+    }
+    const expected = input.expectedTotal;
+    if (expected && (expected.amountMinor !== priced.totals.totalMinor || expected.currency !== priced.currency)) {
+      const description = `the order now totals ${priced.totals.totalMinor} ${priced.currency} (minor units), not ${expected.amountMinor} ${expected.currency}`;
+      throw new ShopError(Code.FAILED_PRECONDITION, `expected_total: ${description}`, [{ field: "expected_total", description }]);
+    }
+    return priced;
+  }
+
   const readCart = async (): Promise<CartSnapshot> => carts.callerCart();
 
   function stockWarnings(cart: CartSnapshot): string[] {
@@ -163,19 +182,12 @@ export function createCheckout(opts: CheckoutOptions): Checkout {
       }
       if (cart.items.length === 0) throw failedPrecondition("the cart is empty");
 
-      const dest = input.shippingAddress;
-      const { priced, rejected } = await price(userId, cart.items, { destination: dest, speed: input.speed, couponCodes: input.couponCodes }, true);
-      if (rejected.length > 0) {
-        const violations: FieldViolation[] = rejected.map((r) => ({
-          field: `coupon_codes[${Math.max(0, input.couponCodes.findIndex((c) => c.toUpperCase() === r.couponCode.toUpperCase()))}]`,
-          description: r.message || `${r.couponCode} does not apply`,
-        }));
-        throw new ShopError(Code.FAILED_PRECONDITION, `coupon not applicable: ${violations.map((v) => v.description).join("; ")}`, violations);
-      }
-      const expected = input.expectedTotal;
-      if (expected && (expected.amountMinor !== priced.totals.totalMinor || expected.currency !== priced.currency)) {
-        const description = `the order now totals ${priced.totals.totalMinor} ${priced.currency} (minor units), not ${expected.amountMinor} ${expected.currency}`;
-        throw new ShopError(Code.FAILED_PRECONDITION, `expected_total: ${description}`, [{ field: "expected_total", description }]);
+      let priced: PricedOrder;
+      try {
+        priced = await priceToPlace(userId, cart, input);
+      } catch (err) {
+        if (isDefinitive(err)) countPriced(false);
+        throw err;
       }
 
       const now = clock();
@@ -206,6 +218,7 @@ export function createCheckout(opts: CheckoutOptions): Checkout {
         checkReplay(order, requestFp, cart);
         return outcome(order);
       }
+      countPriced(true);
       log.info("order recorded", { order_id: order.id, total_minor: order.totals.totalMinor.toString(), currency: order.currency });
       crash("order_created");
       void runner.drive(order.id);

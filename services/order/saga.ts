@@ -20,6 +20,7 @@ import type { StoredOrder } from "./order-model.js";
 import { toProtoOrder } from "./order-proto.js";
 import type { Payments, PaymentView } from "./payments.js";
 import type { Promotions } from "./promotions.js";
+import { countFinished, countStep } from "./saga-metrics.js";
 import { CHECKOUT_STEPS, POINT_OF_NO_RETURN, plans, type CrashPoint, type StepName } from "./saga-plan.js";
 import { LeaseLost, type OrderStore, type StepPatch, type StepRecord } from "./store.js";
 
@@ -197,6 +198,7 @@ export function createSagaRunner(opts: SagaOptions): SagaRunner {
         await tx.emit(OrderRefundedSchema, { orderId: order.id, userId: order.userId, paymentId: order.paymentId, amount });
       }
     });
+    countFinished(o);
     log.info("saga finished", { order_id: o.id, saga: o.saga.kind, phase: o.saga.phase });
   }
 
@@ -241,6 +243,7 @@ export function createSagaRunner(opts: SagaOptions): SagaRunner {
     const pastNoReturn = d.history.get(POINT_OF_NO_RETURN)?.status === "done";
     if (forwardCheckout && !pastNoReturn && clock() > o.saga.deadline) {
       log.warn("saga past its deadline: compensating", { order_id: o.id, step });
+      countStep(o, step, false);
       return compensate(d, step, Code.DEADLINE_EXCEEDED, `checkout timed out at ${step.replace("_", " ")}`, d.history.get(step)?.attempts ?? 0);
     }
     const attempt = await store.stepStarted(o.id, owner, step, leaseMs, clock());
@@ -266,6 +269,7 @@ export function createSagaRunner(opts: SagaOptions): SagaRunner {
     if (outcome.ok) {
       const patch = outcome.patch ?? {};
       await store.stepDone(o.id, owner, step, patch, clock());
+      countStep(o, step, true);
       next = {
         order: { ...o, paymentId: patch.paymentId ?? o.paymentId, refundedMinor: patch.refundedMinor ?? o.refundedMinor, saga: { ...o.saga, next: o.saga.next + 1 } },
         history: withStep(d.history, step, { status: "done", attempts: attempt }),
@@ -273,10 +277,12 @@ export function createSagaRunner(opts: SagaOptions): SagaRunner {
     } else if (o.saga.phase === "forward" && plan.compensate.length > 0) {
       log.info("saga step failed: compensating", { order_id: o.id, step, reason: outcome.reason });
       next = await compensate({ order: o, history: started }, step, outcome.code, outcome.reason, attempt);
+      countStep(o, step, false);
     } else {
       // Undoing cannot be undone: record why and go on, an operator sees it in saga_steps.
       log.error("compensation step refused; passing over it", { order_id: o.id, step, reason: outcome.reason });
       await store.stepDone(o.id, owner, step, {}, clock(), outcome.reason.slice(0, 500));
+      countStep(o, step, false);
       next = { order: { ...o, saga: { ...o.saga, next: o.saga.next + 1 } }, history: withStep(d.history, step, { status: "failed", attempts: attempt }) };
     }
     crash(step);

@@ -3,6 +3,7 @@
 // subscribes to order events with the Mongo inbox, and reports MongoDB in readiness. Callers'
 // tokens are verified by the platform against the users service's JWKS (USERS_ADDR).
 import { createOutboxRelay, queueName } from "../../platform/events/index.js";
+import { watchOutbox } from "../../platform/metrics/index.js";
 import { connectMongo, createMongoOutboxSource } from "../../platform/mongo/index.js";
 import type { ServiceModule } from "../../platform/service.js";
 import { reviewsConfig } from "./config.js";
@@ -32,9 +33,10 @@ export function createReviewsModule(opts: ReviewsModuleOptions = {}): ServiceMod
       const store = createReviewsStore(mongo);
       await store.prepare();
 
-      const relay = createOutboxRelay({ source: createMongoOutboxSource(mongo, { log }), publisher: bus, logger: log });
+      const relay = createOutboxRelay({ source: createMongoOutboxSource(mongo, { log }), publisher: bus, logger: log, service: name });
       await relay.start();
       onStop(() => relay.stop());
+      onStop(watchOutbox(name, () => relay.stats()));
 
       server.add(ReviewsService, createReviewsService({ reviews: createReviews({ store, ...(opts.clock ? { clock: opts.clock } : {}) }) }));
       await subscribeToOrderEvents({ bus, mongo, store, queue: queueName(config.AMQP_EXCHANGE, name, "orders") });

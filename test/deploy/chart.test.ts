@@ -9,7 +9,8 @@ import { parseDuration } from "../../platform/config.js";
 import { repoRoot } from "../../platform/paths.js";
 import { chartDir, find, findAll, helm, kubeName, mustFind, namespace, render, valueArgs, type K8sObject, type RenderOptions } from "./helm.js";
 import { schemaError } from "./schemas.js";
-import { clientFacingMethods, grpcWorkloads, loadContract, serviceFolders, workloads, type WorkloadEntry } from "./workloads.js";
+import { defaultMetricsPort } from "../../platform/metrics/config.js";
+import { chartValues, clientFacingMethods, grpcWorkloads, loadContract, podEnv, serviceFolders, workloads, type WorkloadEntry } from "./workloads.js";
 
 const mesh = ["mesh.enabled=true"];
 const chaosFiles = readdirSync(join(repoRoot(), "istio", "chaos")).filter((f) => f.endsWith(".yaml")).map((f) => `istio/chaos/${f}`);
@@ -115,6 +116,23 @@ describe("Helm chart charts/shop", () => {
           assert.equal(c.securityContext.allowPrivilegeEscalation, false);
           assert.deepEqual(c.securityContext.capabilities.drop, ["ALL"]);
           assert.ok(pod.volumes.some((v: any) => v.name === "tmp" && v.emptyDir), "a writable /tmp (emptyDir)");
+        });
+
+        it(`${w.name}: serves /metrics on METRICS_PORT, named and announced for Prometheus`, async () => {
+          const objects = await objectsOf(scenario);
+          const template = workloadDeployment(objects, w).spec.template;
+          const metricsPort = chartValues.metrics.port;
+          assert.equal(metricsPort, defaultMetricsPort, "the chart's port is the code's default");
+          assert.equal(podEnv(objects, template.spec).env["METRICS_PORT"], String(metricsPort));
+          const ports = template.spec.containers[0].ports as { name: string; containerPort: number }[];
+          assert.deepEqual(ports.find((p) => p.name === "http-metrics")?.containerPort, metricsPort);
+          assert.notEqual(metricsPort, w.port, "never the public or gRPC port");
+          const annotations = template.metadata.annotations as Record<string, string>;
+          assert.deepEqual(
+            [annotations["prometheus.io/scrape"], annotations["prometheus.io/port"], annotations["prometheus.io/path"]],
+            ["true", String(metricsPort), "/metrics"],
+          );
+          assert.equal(annotations["prometheus.istio.io/merge-metrics"], undefined, "Istio's metrics merging is how Prometheus scrapes in the mesh");
         });
 
         it(`${w.name}: Service port named for Istio, autoscaler and disruption budget`, async () => {
@@ -236,6 +254,21 @@ describe("Helm chart charts/shop", () => {
       assert.equal(namespaceWide.length, 1);
       assert.equal(namespaceWide[0]!.spec.mtls.mode, "STRICT");
       for (const p of findAll(objects, "PeerAuthentication")) assert.equal(p.spec.mtls.mode, "STRICT");
+    });
+
+    it("opens nothing in the mesh to the metrics port: Prometheus scrapes the sidecar's merged endpoint instead", async () => {
+      const objects = await objectsOf("mesh on");
+      for (const policy of findAll(objects, "AuthorizationPolicy")) {
+        for (const rule of policy.spec.rules ?? []) {
+          for (const to of rule.to ?? []) {
+            assert.ok(!(to.operation.paths ?? []).includes("/metrics"), `${policy.metadata.name} allows /metrics`);
+            assert.ok(!(to.operation.ports ?? []).includes(String(defaultMetricsPort)), `${policy.metadata.name} opens the metrics port`);
+          }
+        }
+      }
+      // The dev Prometheus has no sidecar: it reaches the agent's port 15020, which Envoy does not intercept.
+      const prometheus = findAll(objects, "Deployment").find((d) => d.metadata.name.endsWith("-prometheus"));
+      assert.equal(prometheus?.spec.template.metadata.labels["sidecar.istio.io/inject"], "false");
     });
 
     it("injects sidecars into every workload", async () => {

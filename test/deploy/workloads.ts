@@ -9,7 +9,6 @@ import type { DescService } from "@bufbuild/protobuf";
 import { parse } from "yaml";
 import { accessOf, isClientFacing } from "../../platform/grpc/access.js";
 import type { Setting } from "../../platform/config.js";
-import { metricsConfig } from "../../platform/metrics/config.js";
 import { repoRoot } from "../../platform/paths.js";
 import { configSpec, type ServiceModule } from "../../platform/service.js";
 import { chartDir, findAll, type K8sObject } from "./helm.js";
@@ -29,6 +28,7 @@ export interface WorkloadEntry {
 }
 
 interface RawValues {
+  metrics: { enabled: boolean; port: number };
   defaults: { protocol: "grpc" | "http"; calls: Record<string, string[]>; postgres: boolean; mongodb: boolean };
   services: Record<string, { protocol?: "grpc" | "http"; port: number; grpcService?: string; calls?: Record<string, string[]>; postgres?: boolean; mongodb?: boolean }>;
 }
@@ -72,18 +72,18 @@ export async function loadModule(name: string): Promise<ServiceModule | undefine
 }
 
 /**
- * Every setting the workload's process reads: the platform's base settings, the service's own
- * (or the gateway's), and METRICS_PORT, which platform/metrics declares for both.
+ * Every setting the workload's process reads: the platform's base settings and the service's own,
+ * or the gateway's (METRICS_PORT among them in both).
  */
 export async function loadSpec(w: WorkloadEntry): Promise<Spec | undefined> {
   if (w.protocol === "http") {
     const file = join(repoRoot(), "dist", "gateway", "config.js");
     if (!existsSync(file)) return undefined;
     const { gatewayConfig } = (await import(pathToFileURL(file).href)) as { gatewayConfig: Spec };
-    return { ...gatewayConfig, ...metricsConfig };
+    return gatewayConfig;
   }
   const mod = await loadModule(w.name);
-  return mod ? { ...configSpec(mod), ...metricsConfig } : undefined;
+  return mod ? configSpec(mod) : undefined;
 }
 
 export const isRequired = (s: Setting<unknown>) => s.fallback === undefined;

@@ -156,6 +156,20 @@ describe("checkout end to end (every service its own process, real PostgreSQL, R
     );
     assert.match(textPart(confirmation.data), /Walnut serving board/);
 
+    // Each process counted its part on its own /metrics: the first order of this shop.
+    const currency = order.totals.total.currencyCode;
+    const orderMetrics = await shop.metrics("order");
+    assert.equal(orderMetrics.value("shop_orders_placed_total", { currency }), 1);
+    assert.equal(orderMetrics.value("shop_revenue_minor_total", { currency }), Number(order.totals.total.amountMinor));
+    assert.equal(orderMetrics.value("shop_checkout_steps_total", { step: "redeemed", outcome: "ok" }), 1);
+    assert.ok((orderMetrics.value("shop_outbox_published_total", { service: "order" }) ?? 0) >= 1);
+    const gatewayMetrics = await shop.metrics("gateway");
+    assert.equal(gatewayMetrics.value("shop_http_server_requests_total", { service: "gateway", procedure: `/${ORDER}/PlaceOrder`, status: "200" }), 1);
+    const OrderPlaced = { type: "shop.order.v1.OrderPlaced", outcome: "handled" };
+    assert.equal((await shop.metrics("cart")).value("shop_events_consumed_total", { service: "cart", ...OrderPlaced }), 1);
+    const mailQueue = `${shop.exchange}.notification.mail`;
+    assert.equal((await shop.metrics("notification")).value("shop_events_consumed_total", { service: "notification", queue: mailQueue, ...OrderPlaced }), 1);
+
     // The sandbox carrier ships and delivers; the order follows by events.
     await orderReaching(buyer.accessToken, order.id, "ORDER_STATUS_DELIVERED");
     const returned = await shop.api(`${ORDER}/RequestReturn`, { orderId: order.id, reason: "Too small for our table" }, { token: buyer.accessToken });

@@ -7,20 +7,24 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
 import { repoRoot } from "../../platform/paths.js";
+import { freePortRange } from "../../platform/testing/ports.js";
+import { scrape } from "../../platform/testing/metrics.js";
 import { waitFor } from "../../platform/testing/wait-for.js";
+import { serviceModules } from "../../services/modules.js";
 import { callApi, freePort } from "./shop-processes.js";
 
 describe("npm start (single process, embedded PostgreSQL, no servers)", function () {
   this.timeout(120_000);
 
   it("runs the shop, prints the gateway URL, serves the seeded catalog and stops on SIGINT", async () => {
-    // Ten services' ports follow the base; a random high base keeps clear of other runs.
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    // Every service's port follows the base.
+    const base = await freePortRange(serviceModules.length);
     const env: NodeJS.ProcessEnv = {
       PATH: process.env["PATH"],
       SHOP_IN_MEMORY: "true",
       SHOP_GRPC_BASE_PORT: String(base),
       GATEWAY_PORT: String(await freePort()),
+      METRICS_PORT: String(await freePort()),
     };
     const child = spawn(process.execPath, [join(repoRoot(), "dist", "services", "shop-main.js")], { env, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -48,6 +52,14 @@ describe("npm start (single process, embedded PostgreSQL, no servers)", function
       assert.equal(reviews.status, 503);
       assert.equal(reviews.body.code, "unavailable");
       assert.match(reviews.body.message ?? "", /reviews is off in this shop: .*MongoDB \(set MONGODB_URL\)/);
+
+      // One /metrics endpoint for the whole process, every series labelled with its service.
+      const metricsUrl = /Prometheus metrics of the whole process: (http:\/\/\S+)/.exec(out)?.[1];
+      assert.equal(metricsUrl, `http://127.0.0.1:${env["METRICS_PORT"]}/metrics`);
+      const metrics = await scrape(metricsUrl);
+      assert.equal(metrics.value("shop_http_server_requests_total", { service: "gateway", procedure: "/shop.catalog.v1.CatalogService/SearchProducts", status: "200" }), 1);
+      for (const service of ["users", "catalog", "order"]) assert.equal(metrics.value("shop_db_pool_max", { service }), 1, `${service} shares the embedded PostgreSQL's one connection`);
+      assert.notEqual(metrics.value("shop_outbox_backlog", { service: "users" }), undefined, "every service's outbox is watched");
     } finally {
       if (child.exitCode === null) child.kill("SIGINT");
     }

@@ -2,7 +2,8 @@
 // from its own `dist/services/<name>/main.js`, and the gateway from `dist/gateway/main.js`, on
 // free ports, against one fresh PostgreSQL database (a schema per service) and RabbitMQ with an
 // vhost of its own (so every queue the services declare goes with it; without rabbitmqctl, an
-// exchange of its own on the default vhost). Tests drive it through the gateway's JSON API with `api()`.
+// exchange of its own on the default vhost). Tests drive it through the gateway's JSON API with `api()`,
+// and read each process's Prometheus endpoint (a free METRICS_PORT each) with `metrics()`.
 // Reviews runs only when MONGO_URL names a MongoDB replica set (a database of its own per run);
 // without it the gateway is told reviews is off (`REVIEWS_ADDR=off`), as `npm start` does.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
@@ -13,12 +14,13 @@ import amqp from "amqplib";
 import { BACKEND_OFF } from "../../gateway/backends.js";
 import { addressSetting } from "../../gateway/config.js";
 import { repoRoot } from "../../platform/paths.js";
+import { scrape, type Exposition } from "../../platform/testing/metrics.js";
 import { uniqueName } from "../../platform/testing/names.js";
 import { createTestMongoDatabase, mongoTestUrl } from "../../platform/testing/mongo.js";
 import { createTestDatabase, type TestDatabase } from "../../platform/testing/pg.js";
 import { waitFor } from "../../platform/testing/wait-for.js";
 import { serviceModules } from "../../services/modules.js";
-import { freePort } from "../../platform/testing/ports.js";
+import { freePort, freePorts } from "../../platform/testing/ports.js";
 
 export { freePort };
 
@@ -39,6 +41,8 @@ export interface ShopProcesses {
   restart(name: string, extraEnv?: NodeJS.ProcessEnv): Promise<void>;
   /** Closes every broker connection of this shop's vhost, as a broker restart or network cut would. */
   cutBrokerConnections(): Promise<void>;
+  /** A scrape of the /metrics endpoint of one service's process (or "gateway"). */
+  metrics(name: string): Promise<Exposition>;
   /** POSTs a Connect JSON request; resolves status, parsed body and headers whatever the status. */
   api(method: string, body?: unknown, opts?: ApiOptions): Promise<ApiResponse>;
   stop(): Promise<void>;
@@ -90,9 +94,16 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}, perSe
   const mongo = mongoTestUrl ? createTestMongoDatabase(mongoTestUrl, "e2e") : undefined;
   const mongoEnv: NodeJS.ProcessEnv = mongo ? { MONGODB_URL: mongo.url } : {};
   const off = serviceModules.filter((m) => m.offReason?.({ ...mongoEnv, ...extraEnv }) !== undefined).map((m) => m.name);
+  // Every process's gRPC (or HTTP) port and metrics port, distinct from one another.
+  const names = [...serviceModules.map((m) => m.name), "gateway"];
+  const ports = await freePorts(names.length * 2);
   const addresses: Record<string, string> = {};
-  for (const mod of serviceModules) addresses[addressSetting(mod.name)] = off.includes(mod.name) ? BACKEND_OFF : `127.0.0.1:${await freePort()}`;
-  const gatewayPort = await freePort();
+  const metricsPorts: Record<string, number> = {};
+  names.forEach((name, i) => {
+    if (name !== "gateway") addresses[addressSetting(name)] = off.includes(name) ? BACKEND_OFF : `127.0.0.1:${ports[2 * i]}`;
+    metricsPorts[name] = ports[2 * i + 1]!;
+  });
+  const gatewayPort = ports[2 * names.indexOf("gateway")]!;
   const env: NodeJS.ProcessEnv = {
     PATH: process.env["PATH"],
     DATABASE_URL: db.url,
@@ -106,6 +117,9 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}, perSe
     RATE_LIMIT_IP_BURST: "1000",
     SHUTDOWN_GRACE: "2s",
     ...mongoEnv,
+    // Nine services with a pool each (plus a LISTEN connection for the relay) must stay under
+    // PostgreSQL's default max_connections of 100, with room for the tests' own connections.
+    DATABASE_POOL_MAX: "5",
     ...addresses,
     ...extraEnv,
   };
@@ -119,10 +133,10 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}, perSe
   try {
     const startOne = (name: string, extra: NodeJS.ProcessEnv = {}): Child => {
       const port = addresses[addressSetting(name)]!.split(":")[1]!;
-      return spawnNode(name, join(dist, "services", name, "main.js"), { ...env, GRPC_PORT: port, ...(perService[name] ?? {}), ...extra });
+      return spawnNode(name, join(dist, "services", name, "main.js"), { ...env, GRPC_PORT: port, METRICS_PORT: String(metricsPorts[name]), ...(perService[name] ?? {}), ...extra });
     };
     for (const mod of serviceModules) if (!off.includes(mod.name)) children.push(startOne(mod.name));
-    children.push(spawnNode("gateway", join(dist, "gateway", "main.js"), { ...env, GATEWAY_HOST: "127.0.0.1", GATEWAY_PORT: String(gatewayPort) }));
+    children.push(spawnNode("gateway", join(dist, "gateway", "main.js"), { ...env, GATEWAY_HOST: "127.0.0.1", GATEWAY_PORT: String(gatewayPort), METRICS_PORT: String(metricsPorts["gateway"]) }));
     const url = `http://127.0.0.1:${gatewayPort}`;
     const output = (name?: string) => children.filter((c) => !name || c.name === name).map((c) => `--- ${c.name}\n${c.out}`).join("\n");
     await waitFor(
@@ -133,7 +147,8 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}, perSe
         const res = await fetch(`${url}/readyz`).catch(() => undefined);
         return res?.status === 200 || undefined;
       },
-      { timeoutMs: 30_000, intervalMs: 100 },
+      // Ten processes load, migrate and connect at once: on a loaded 2-core machine that takes a while.
+      { timeoutMs: 90_000, intervalMs: 100 },
     ).catch((err: Error) => {
       throw new Error(`${err.message}\n${output()}`);
     });
@@ -157,6 +172,7 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}, perSe
         }, { timeoutMs: 30_000, intervalMs: 100 });
       },
       cutBrokerConnections: () => broker.cut(),
+      metrics: (name) => scrape(`http://127.0.0.1:${metricsPorts[name]}/metrics`),
       api: (method, body, opts) => callApi(url, method, body, opts),
       stop,
     };

@@ -6,7 +6,7 @@ import { ADMIN_EMAIL, startShopProcesses, type ShopProcesses } from "./shop-proc
 import { CART, CATALOG, PASSWORD, USERS, craftToken, productInput, register, signingKeyOf, type Account, type SigningKey } from "./shoppers.js";
 
 describe("storefront end to end (every service its own process, real PostgreSQL and RabbitMQ)", function () {
-  this.timeout(60_000);
+  this.timeout(150_000);
   let shop: ShopProcesses;
   let admin: Account;
   let shirtSku: string;

@@ -101,6 +101,42 @@ describe("jwt verifier", () => {
     assert.equal(fetches, 2, "forged kids must not cause a JWKS fetch each");
   });
 
+  it("hands out its public keys for republishing, fetched again only once they are older than asked", async () => {
+    let down = false;
+    const v = createJwtVerifier({
+      issuer,
+      audience,
+      minRefreshIntervalMs: 5_000,
+      now: () => clock,
+      fetchJwks: async () => {
+        fetches++;
+        if (down) throw new Error("users down");
+        return published;
+      },
+    });
+    assert.deepEqual(await v.publicKeys(60_000), [k1.jwk]);
+    await v.verify(await token(k1)); // the verifier and the republished keys share one cache
+    clock += 59_000;
+    assert.deepEqual(await v.publicKeys(60_000), [k1.jwk]);
+    assert.equal(fetches, 1);
+    published = [k1.jwk, k2.jwk];
+    clock += 2_000;
+    assert.deepEqual((await v.publicKeys(60_000)).map((k) => k.kid), ["k1", "k2"]);
+    assert.equal(fetches, 2);
+
+    down = true;
+    clock += 61_000;
+    assert.deepEqual((await v.publicKeys(60_000)).map((k) => k.kid), ["k1", "k2"], "stale keys beat no keys");
+    clock += 1_000;
+    await v.publicKeys(60_000);
+    assert.equal(fetches, 3, "while the users service is down, asked again at most every minRefreshIntervalMs");
+  });
+
+  it("has no public keys to hand out, UNAVAILABLE, when none could ever be fetched", async () => {
+    const v = createJwtVerifier({ issuer, audience, fetchJwks: () => Promise.reject(new Error("users down")) });
+    await assert.rejects(v.publicKeys(60_000), (err: ShopError) => err.code === Code.UNAVAILABLE);
+  });
+
   it("reports UNAVAILABLE, not UNAUTHENTICATED, when no keys can be fetched at all", async () => {
     const v = createJwtVerifier({ issuer, audience, fetchJwks: () => Promise.reject(new Error("users down")) });
     await assert.rejects(v.verify(await token(k1)), (err: ShopError) => err.code === Code.UNAVAILABLE);

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { metricsText } from "../../metrics/index.js";
+import { exposition } from "../../testing/metrics.js";
 import { memorySpans } from "../../testing/memory-spans.js";
 import { uniqueName } from "../../testing/names.js";
 import { waitFor } from "../../testing/wait-for.js";
@@ -79,10 +81,12 @@ describe("AMQP consumer: dedupe, retries, dead letters", () => {
   it("dead-letters a message whose handler always fails, after the delivery limit, while others flow; replay brings it back", async () => {
     let failing = true;
     let attempts = 0;
+    const service = uniqueName("svc");
     await bus.subscribe({
       queue,
       events: [OrderPlacedSchema],
       db: edb.db,
+      service,
       prefetch: 5,
       deliveryLimit: 3,
       retryDelayMs: 5,
@@ -108,20 +112,35 @@ describe("AMQP consumer: dedupe, retries, dead letters", () => {
     assert.equal(dead[0]?.type, "shop.order.v1.OrderPlaced");
     assert.equal(dead[0]?.reason, "delivery_limit");
     assert.equal((await bus.listDeadLetters(queue)).length, 1, "listing does not consume");
+    const labels = { service, queue };
+    const counted = await waitFor("the dead letter counted and seen in the DLQ's depth", async () => {
+      const m = exposition(await metricsText());
+      return m.value("shop_events_consumed_total", { ...labels, outcome: "handled" }) === 5 && m.value("shop_events_dead_letters", labels) === 1 ? m : undefined;
+    });
+    assert.equal(counted.value("shop_events_consumed_total", { ...labels, type: OrderPlacedSchema.typeName, outcome: "failed" }), 2, "handed back twice");
+    assert.equal(counted.value("shop_events_consumed_total", { ...labels, outcome: "dead_lettered" }), 1, "given up on the third delivery");
+    assert.equal(counted.value("shop_events_queue_depth", labels), 0);
 
     failing = false; // the bug is fixed and deployed
     assert.equal(await bus.replayDeadLetters(queue), 1);
     await waitFor("the replayed message handled", async () => (await effectOrderIds(edb.db, queue)).includes("poison") || undefined);
     assert.deepEqual(await bus.listDeadLetters(queue), []);
     assert.equal((await effectOrderIds(edb.db, queue)).length, 6);
+    const replayed = await waitFor("the replay counted", async () => {
+      const m = exposition(await metricsText());
+      return m.value("shop_events_consumed_total", { ...labels, outcome: "handled" }) === 6 ? m : undefined;
+    });
+    assert.equal(replayed.value("shop_events_dead_letters", labels), 0);
   });
 
   it("sends undecodable payloads straight to the DLQ without running the handler", async () => {
     let calls = 0;
+    const service = uniqueName("svc");
     await bus.subscribe({
       queue,
       events: [OrderPlacedSchema],
       db: edb.db,
+      service,
       deliveryLimit: 5,
       handler: async (event, q) => {
         calls++;
@@ -142,5 +161,8 @@ describe("AMQP consumer: dedupe, retries, dead letters", () => {
     assert.deepEqual(dead.map((d) => d.reason), ["rejected", "rejected"], "rejected at once, not after retries");
     assert.ok(dead.some((d) => d.id === garbageId));
     assert.equal(calls, 1);
+    const m = exposition(await metricsText());
+    assert.equal(m.value("shop_events_consumed_total", { service, queue, outcome: "dead_lettered" }), 2);
+    assert.equal(m.value("shop_events_consumed_total", { service, queue, outcome: "failed" }), undefined, "never retried");
   });
 });

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { metricsText } from "../../metrics/index.js";
+import { exposition } from "../../testing/metrics.js";
 import { uniqueName } from "../../testing/names.js";
 import { waitFor } from "../../testing/wait-for.js";
 import type { EventBus } from "../event-bus.js";
@@ -86,10 +88,12 @@ describe("in-process event bus (embedded mode)", () => {
   it("dead-letters after the delivery limit while others flow, and replays on request", async () => {
     let failing = true;
     let attempts = 0;
+    const service = uniqueName("svc");
     await bus.subscribe({
       queue,
       events: [OrderPlacedSchema],
       db: edb.db,
+      service,
       deliveryLimit: 3,
       retryDelayMs: 5,
       handler: async (event, q) => {
@@ -110,11 +114,21 @@ describe("in-process event bus (embedded mode)", () => {
       dead.map((d) => [d.id, d.reason]),
       [[poison.id, "delivery_limit"]],
     );
+    const labels = { service, queue };
+    const counted = await waitFor("the good ones counted", async () => {
+      const m = exposition(await metricsText());
+      return m.value("shop_events_consumed_total", { ...labels, outcome: "handled" }) === 4 ? m : undefined;
+    });
+    assert.equal(counted.value("shop_events_consumed_total", { ...labels, outcome: "failed" }), 2);
+    assert.equal(counted.value("shop_events_consumed_total", { ...labels, outcome: "dead_lettered" }), 1);
+    assert.equal(counted.value("shop_events_dead_letters", labels), 1);
+    assert.equal(counted.value("shop_events_queue_depth", labels), 0);
 
     failing = false;
     assert.equal(await bus.replayDeadLetters(queue), 1);
     await waitFor("the replayed one handled", async () => (await effectOrderIds(edb.db, queue)).includes("poison") || undefined);
     assert.deepEqual(await bus.listDeadLetters(queue), []);
+    assert.equal(exposition(await metricsText()).value("shop_events_dead_letters", labels), 0);
   });
 
   it("dead-letters undecodable payloads at once", async () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Code } from "../../errors.js";
+import { exposition } from "../../testing/metrics.js";
 import { uniqueName } from "../../testing/names.js";
 import {
   codeName,
@@ -16,16 +17,9 @@ import {
   type MetricsServer,
 } from "../index.js";
 
-/** The value of one series in the exposition text, or undefined when the series is absent. */
+/** The value of one series in this process's registry, or undefined when the series is absent. */
 async function sample(name: string, labels: Record<string, string>): Promise<number | undefined> {
-  const text = await metricsText();
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(name + "{")) continue;
-    const body = line.slice(name.length + 1, line.indexOf("}"));
-    const got = Object.fromEntries([...body.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(line.slice(line.lastIndexOf(" ") + 1));
-  }
-  return undefined;
+  return exposition(await metricsText()).value(name, labels);
 }
 
 describe("platform metrics", () => {

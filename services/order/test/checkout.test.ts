@@ -17,6 +17,8 @@ import {
 import { PaymentStatus } from "../../../gen/shop/payment/v1/payment_pb.js";
 import type { Db } from "../../../platform/db/db.js";
 import { Code } from "../../../platform/errors.js";
+import { metricsText } from "../../../platform/metrics/index.js";
+import { exposition, type Exposition } from "../../../platform/testing/metrics.js";
 import { createTestDatabase, type TestDatabase } from "../../../platform/testing/pg.js";
 import { waitFor } from "../../../platform/testing/wait-for.js";
 import {
@@ -74,6 +76,19 @@ describe("order service: checkout saga (real PostgreSQL, gRPC doubles of every p
   const statusOf = async (s: Shopper, id: string) => (await client.getOrder({ orderId: id }, s.call)).order?.status;
   const orderIdsOf = (method: string) => peers.inventory.callsOf<{ orderId: string }>(method).map((r) => r.orderId);
 
+  /** What the checkout counted since `before` (this process's registry, as /metrics serves it). */
+  async function countedSince(before: Exposition) {
+    const now = exposition(await metricsText());
+    const delta = (name: string, labels: Record<string, string>) => now.sum(name, labels) - before.sum(name, labels);
+    return {
+      step: (step: string, outcome: "ok" | "failed") => delta("shop_checkout_steps_total", { step, outcome }),
+      placed: (currency: string) => delta("shop_orders_placed_total", { currency }),
+      revenue: (currency: string) => delta("shop_revenue_minor_total", { currency }),
+      failed: (reason: string) => delta("shop_orders_failed_total", { reason }),
+    };
+  }
+  const metricsNow = async () => exposition(await metricsText());
+
   async function failedOrderOf(s: Shopper): Promise<Order> {
     const { orders } = await client.listOrders({}, s.call);
     assert.equal(orders.length, 1);
@@ -85,6 +100,7 @@ describe("order service: checkout saga (real PostgreSQL, gRPC doubles of every p
       const shirt = stockedSku(peers, 1999n, 10);
       const mug = stockedSku(peers, 850n, 10);
       const s = await shopperWith({ [shirt]: 2, [mug]: 1 });
+      const before = await metricsNow();
       const placed = (await place(s, { shippingAddress: testAddress("DE") })).order!;
 
       assert.equal(placed.status, OrderStatus.CONFIRMED);
@@ -122,6 +138,15 @@ describe("order service: checkout saga (real PostgreSQL, gRPC doubles of every p
       assert.equal(event?.order?.totals?.total?.amountMinor, 6364n);
       const changes = (await outboxEvents(db, OrderStatusChangedSchema)).filter((e) => e.orderId === placed.id);
       assert.deepEqual(changes.map((c) => [c.oldStatus, c.newStatus]), [[OrderStatus.PENDING, OrderStatus.CONFIRMED]]);
+
+      // The saga counts its confirmation just after the commit the shopper's answer was read from.
+      const counted = await waitFor("the order counted", async () => {
+        const c = await countedSince(before);
+        return c.placed("USD") === 1 ? c : undefined;
+      });
+      assert.equal(counted.revenue("USD"), 6364);
+      for (const step of ["priced", "reserved", "authorized", "redeemed", "captured", "committed", "confirmed"]) assert.equal(counted.step(step, "ok"), 1, step);
+      assert.equal(counted.step("compensated", "ok"), 0);
     });
 
     it("applies a coupon from the promotion service and redeems it for the order", async () => {
@@ -146,7 +171,10 @@ describe("order service: checkout saga (real PostgreSQL, gRPC doubles of every p
       const s = await shopperWith({ [shirt]: 1 });
       const preview = await client.previewCheckout({ countryCode: "US", couponCodes: ["NOPE123"] }, s.call);
       assert.deepEqual(preview.rejectedCoupons.map((r) => r.couponCode), ["NOPE123"]);
+      const before = await metricsNow();
       const err = await rejectionOf(place(s, { couponCodes: ["NOPE123"] }));
+      const counted = await countedSince(before);
+      assert.deepEqual([counted.step("priced", "failed"), counted.failed("not_priced"), counted.step("reserved", "ok")], [1, 1, 0]);
       assert.equal(err.code, Code.FAILED_PRECONDITION);
       assert.equal(err.violations[0]?.field, "coupon_codes[0]");
       assert.equal((await client.listOrders({}, s.call)).orders.length, 0);
@@ -179,9 +207,18 @@ describe("order service: checkout saga (real PostgreSQL, gRPC doubles of every p
       peers.promotion.add({ code, percentBps: 500 });
       peers.payment.declined.add("tok_declined");
       const s = await shopperWith({ [shirt]: 2 });
+      const before = await metricsNow();
       const err = await rejectionOf(place(s, { paymentMethodToken: "tok_declined", couponCodes: [code] }));
       assert.equal(err.code, Code.ABORTED);
       assert.match(err.message, /card declined/);
+      const counted = await waitFor("the failed checkout counted", async () => {
+        const c = await countedSince(before);
+        return c.failed("payment_declined") === 1 ? c : undefined;
+      });
+      assert.deepEqual(
+        [counted.step("reserved", "ok"), counted.step("authorized", "failed"), counted.step("compensated", "ok"), counted.step("captured", "ok"), counted.placed("USD")],
+        [1, 1, 1, 0, 0],
+      );
 
       const failed = await failedOrderOf(s);
       assert.equal(failed.status, OrderStatus.FAILED);

@@ -144,7 +144,8 @@ function accepts(port: number): Promise<boolean> {
 export async function spawnOrder(env: Record<string, string>): Promise<OrderProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [sourcePath("dist", "services", "order", "main.js")], {
-    env: { PATH: process.env["PATH"] ?? "", ...env, GRPC_PORT: String(port) },
+    // METRICS_PORT 0: several order processes (and other test runs) must not race for the default port.
+    env: { PATH: process.env["PATH"] ?? "", METRICS_PORT: "0", ...env, GRPC_PORT: String(port) },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
