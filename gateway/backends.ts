@@ -9,8 +9,10 @@ import { NotificationService } from "../gen/shop/notification/v1/notification_pb
 import { OrderService } from "../gen/shop/order/v1/order_pb.js";
 import { PaymentService } from "../gen/shop/payment/v1/payment_pb.js";
 import { PromotionService } from "../gen/shop/promotion/v1/promotion_pb.js";
+import { ReviewsService } from "../gen/shop/reviews/v1/reviews_pb.js";
 import { ShippingService } from "../gen/shop/shipping/v1/shipping_pb.js";
 import { UsersService } from "../gen/shop/users/v1/users_pb.js";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { createClient, type CallOptions, type ClientControl } from "../platform/grpc/index.js";
 import { createHealthProbe, type HealthProbe } from "./health.js";
 
@@ -25,7 +27,15 @@ export interface BackendSpec {
    * a PUBLIC read such as GetCart still carries a guest's cart token.
    */
   readonly publicReads?: readonly string[];
+  /**
+   * A backend a shop may run without (its `<NAME>_ADDR` is then `off`): why it can be off, which
+   * its RPCs answer as UNAVAILABLE, e.g. "the reviews service runs only with MongoDB".
+   */
+  readonly optional?: string;
 }
+
+/** The `<NAME>_ADDR` of an optional backend that this shop runs without. */
+export const BACKEND_OFF = "off";
 
 export const backends: readonly BackendSpec[] = [
   { name: "users", service: UsersService, defaultPort: 50051, publicReads: ["GetJwks"] },
@@ -42,7 +52,13 @@ export const backends: readonly BackendSpec[] = [
   { name: "payment", service: PaymentService, defaultPort: 50057 },
   { name: "shipping", service: ShippingService, defaultPort: 50058, publicReads: ["QuoteShipping"] },
   { name: "notification", service: NotificationService, defaultPort: 50059 },
-  // As it lands: reviews 50060.
+  {
+    name: "reviews",
+    service: ReviewsService,
+    defaultPort: 50060,
+    publicReads: ["GetReview", "ListProductReviews", "GetRatingSummary", "SearchReviews"],
+    optional: "the reviews service runs only with MongoDB (set MONGODB_URL)",
+  },
 ];
 
 /** A platform client seen through the descriptor: one function per method, by localName. */
@@ -50,6 +66,8 @@ export type MethodCaller = (request: unknown, opts?: CallOptions) => Promise<unk
 export type GenericClient = Readonly<Record<string, MethodCaller | undefined>> & ClientControl;
 
 export interface Backend extends BackendSpec {
+  /** Set when this shop runs without the backend: the message its RPCs answer UNAVAILABLE with. */
+  readonly off?: string;
   readonly address: string;
   readonly client: GenericClient;
   readonly health: HealthProbe;
@@ -65,8 +83,12 @@ export interface ConnectOptions {
 
 /** One platform client (deadlines, retries, breaker) and one health probe per backend. */
 export function connectBackends(specs: readonly BackendSpec[], opts: ConnectOptions): Backend[] {
+  // Checked before any channel opens, so a refused start leaves nothing behind.
+  const required = specs.find((spec) => !spec.optional && opts.addressOf(spec.name) === BACKEND_OFF);
+  if (required) throw new Error(`${required.name} cannot be off: the shop does not work without it`);
   return specs.map((spec) => {
     const address = opts.addressOf(spec.name);
+    if (spec.optional && address === BACKEND_OFF) return offBackend(spec, `${spec.name} is off in this shop: ${spec.optional}`);
     const client = createClient(spec.service, { service: "gateway", name: spec.name, address, timeoutMs: opts.timeoutMs }) as unknown as GenericClient;
     const health = createHealthProbe(address, spec.service.typeName);
     return {
@@ -80,4 +102,14 @@ export function connectBackends(specs: readonly BackendSpec[], opts: ConnectOpti
       },
     };
   });
+}
+
+/** A backend this shop runs without: no channel, no probe; its calls fail at once with `message`. */
+function offBackend(spec: BackendSpec, message: string): Backend {
+  const fail = (): never => {
+    throw new ConnectError(message, Code.Unavailable);
+  };
+  const methods = Object.fromEntries(spec.service.methods.map((m) => [m.localName, fail]));
+  const client = { ...methods, breakerState: () => "open", close: () => undefined } as unknown as GenericClient;
+  return { ...spec, off: message, address: BACKEND_OFF, client, health: { check: () => Promise.resolve("OFF"), close: () => undefined }, close: () => undefined };
 }

@@ -36,7 +36,10 @@ function rate(opts: { doc: string; default: number }): Setting<number> {
 type AddressKey = `${Uppercase<string>}_ADDR`;
 
 const backendAddresses = Object.fromEntries(
-  backends.map((b) => [addressSetting(b.name), str({ doc: `${b.name} service gRPC address`, default: `127.0.0.1:${b.defaultPort}` })]),
+  backends.map((b) => [
+    addressSetting(b.name),
+    str({ doc: `${b.name} service gRPC address${b.optional ? ", or `off` when this shop runs without it" : ""}`, default: `127.0.0.1:${b.defaultPort}` }),
+  ]),
 ) as Record<AddressKey, Setting<string>>;
 
 /** `catalog` -> `CATALOG_ADDR`. */

@@ -67,7 +67,8 @@ export function createGatewayHandler(parts: GatewayParts): GatewayHandler {
   const userLimiter = createRateLimiter({ ratePerSec: config.RATE_LIMIT_USER_RATE, burst: config.RATE_LIMIT_USER_BURST, maxKeys: config.RATE_LIMIT_MAX_KEYS });
   const cache = createResponseCache({ maxEntries: config.PUBLIC_CACHE_ENTRIES, ttlMs: config.PUBLIC_CACHE_MAX_AGE });
   const publicCacheHeader = publicCacheControl(config.PUBLIC_CACHE_MAX_AGE);
-  const readiness = createReadiness(backends.map((b) => ({ name: b.name, health: b.health })));
+  // A backend this shop runs without does not hold readiness back (its RPCs say it is off).
+  const readiness = createReadiness(backends.filter((b) => !b.off).map((b) => ({ name: b.name, health: b.health })));
 
   const router = createConnectRouter({ readMaxBytes: config.BODY_LIMIT, grpc: true, grpcWeb: true, connect: true });
   const exposed: DescMethod[] = [];

@@ -2,8 +2,9 @@
 // returned, so the next page is "rows after this key", stable under inserts and cheap at any
 // depth (no OFFSET). Opaque to callers (base64url JSON); a token that does not decode is
 // INVALID_ARGUMENT naming page_token. A list with a leading boolean sort key (users' address
-// book, default address first) carries it as `flag`. Catalog, whose lists sort by prices and
-// names, keeps a codec of its own.
+// book, default address first) carries it as `flag`; one with a leading numeric key (reviews by
+// rating, or by text-search score) as `rank`. Catalog, whose lists sort by prices and names,
+// keeps a codec of its own.
 import { fieldError } from "./errors.js";
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -14,6 +15,8 @@ export interface PageKey {
   readonly id: string;
   /** A boolean sort key ahead of the time, for lists such as "default address first". */
   readonly flag?: boolean;
+  /** A numeric sort key ahead of the time (a rating, a score); finite, so JSON round-trips it exactly. */
+  readonly rank?: number;
 }
 
 /** The page size a caller asked for, or the list's default when it asked for none (0). */
@@ -23,7 +26,8 @@ export function pageSize(requested: number, fallback = DEFAULT_PAGE_SIZE): numbe
 
 export function encodePageToken(key: PageKey): string {
   const flag = key.flag === undefined ? {} : { f: key.flag };
-  return Buffer.from(JSON.stringify({ t: key.time.toISOString(), i: key.id, ...flag })).toString("base64url");
+  const rank = key.rank === undefined ? {} : { r: key.rank };
+  return Buffer.from(JSON.stringify({ t: key.time.toISOString(), i: key.id, ...flag, ...rank })).toString("base64url");
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -38,9 +42,10 @@ export function decodePageToken(token: string): PageKey | undefined {
     throw invalid();
   }
   if (typeof raw !== "object" || raw === null) throw invalid();
-  const { t, i, f } = raw as Record<string, unknown>;
+  const { t, i, f, r } = raw as Record<string, unknown>;
   const time = typeof t === "string" ? new Date(t) : undefined;
   if (!time || Number.isNaN(time.getTime()) || typeof i !== "string" || !UUID.test(i)) throw invalid();
   if (f !== undefined && typeof f !== "boolean") throw invalid();
-  return { time, id: i, ...(f === undefined ? {} : { flag: f }) };
+  if (r !== undefined && (typeof r !== "number" || !Number.isFinite(r))) throw invalid();
+  return { time, id: i, ...(f === undefined ? {} : { flag: f }), ...(r === undefined ? {} : { rank: r }) };
 }

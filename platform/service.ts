@@ -12,6 +12,11 @@
 // relay, a gRPC server with health and reflection, and graceful shutdown on SIGTERM/SIGINT in
 // reverse order of start-up. `node main.js migrate` applies migrations and exits.
 //
+// A service on another store than PostgreSQL (reviews, on MongoDB) declares `storage: "own"`:
+// the platform then opens no pool and runs no migrations or outbox relay of its own; the
+// module's setup opens its store, returns its readiness checks, and runs the same outbox relay
+// over its store's outbox (platform/mongo).
+//
 // Metrics: startService registers the service's watched state (pool, outbox) with the process's
 // one registry (platform/metrics); the /metrics endpoint belongs to the process, so
 // runServiceMain serves it on METRICS_PORT, and a host running several services (services/shop.ts)
@@ -22,6 +27,7 @@ import { createDb, type Db } from "./db/db.js";
 import { migrate, type MigrationSet } from "./db/migrate.js";
 import { connectAmqpEventBus, createMemoryEventBus, createOutboxRelay, eventsMigrationSet, type EventBus } from "./events/index.js";
 import { createGrpcServer, type GrpcServer } from "./grpc/index.js";
+import type { ReadinessCheck } from "./grpc/readiness.js";
 import { bearerAuthenticate } from "./auth/bearer-authenticate.js";
 import { createUsersJwksVerifier } from "./auth/users-jwks.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -53,30 +59,52 @@ type Spec = Record<string, Setting<unknown>>;
 export type BaseConfig = ConfigOf<typeof baseConfig> & { readonly GRPC_PORT: number };
 export type ServiceConfig<S extends Spec> = BaseConfig & ConfigOf<S>;
 
-export interface ServiceParts<S extends Spec> {
+/**
+ * Where a service keeps its data: `postgres` (the default), opened, migrated and relayed by the
+ * platform; or `own`, a store the module's setup opens itself (the platform's pieces for it are
+ * in platform/mongo).
+ */
+export type Storage = "postgres" | "own";
+
+export interface ServiceParts<S extends Spec, St extends Storage = "postgres"> {
   readonly name: string;
   readonly config: ServiceConfig<S>;
   readonly log: Logger;
-  readonly db: Db;
+  /** The service's PostgreSQL; undefined for `storage: "own"`. */
+  readonly db: St extends "postgres" ? Db : undefined;
   readonly bus: EventBus;
   readonly server: GrpcServer;
   /** Runs at shutdown after the server drained, before the bus and pool close (reverse order). */
   readonly onStop: (fn: () => Promise<void> | void) => void;
 }
 
-export interface ServiceModule<S extends Spec = Spec> {
+export interface ServiceModule<S extends Spec = Spec, St extends Storage = "postgres"> {
   /** Short name: schema, log `service` field, queue prefix, `<NAME>_...` nowhere: config is per process. */
   readonly name: string;
   readonly defaultPort: number;
   readonly config?: S;
+  /** `postgres` when absent. */
+  readonly storage?: St;
   /** The service's SQL migrations folder. */
   readonly migrations?: string;
+  /**
+   * For the single-process shop: why this service cannot run with `env` (it needs a server
+   * that has no embedded stand-in and whose URL is unset), or undefined when it can. The shop
+   * then starts without it, says so, and the gateway answers its RPCs UNAVAILABLE.
+   */
+  offReason?(env: NodeJS.ProcessEnv): string | undefined;
   /** Registers services on the server, subscribes consumers; may return an authenticate hook. */
-  setup(parts: ServiceParts<S>): Promise<void | SetupResult> | void | SetupResult;
+  setup(parts: ServiceParts<S, St>): Promise<void | SetupResult> | void | SetupResult;
 }
+
+/** Any module, whatever its settings and storage: what lists of modules hold. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- settings are checked where each module is defined
+export type AnyServiceModule = ServiceModule<any, Storage>;
 
 export interface SetupResult {
   readonly authenticate?: Authenticate;
+  /** Readiness checks besides the platform's (a store the module opened itself). */
+  readonly readiness?: readonly ReadinessCheck[];
 }
 
 export interface RunningService {
@@ -97,16 +125,20 @@ export interface SharedParts {
 const databaseUrl = url({ doc: "the service's PostgreSQL database", protocols: ["postgres", "postgresql"], secret: true });
 
 /** The service's settings; DATABASE_URL is required unless the host process supplies the database. */
-export function configSpec<S extends Spec>(mod: ServiceModule<S>, shared: SharedParts = {}) {
+export function configSpec<S extends Spec, St extends Storage>(mod: ServiceModule<S, St>, shared: SharedParts = {}) {
   return {
     ...baseConfig,
-    ...(shared.db ? {} : { DATABASE_URL: databaseUrl }),
+    ...(shared.db || !usesPostgres(mod) ? {} : { DATABASE_URL: databaseUrl }),
     GRPC_PORT: port({ doc: "gRPC listen port", default: mod.defaultPort }),
     ...(mod.config ?? ({} as S)),
   };
 }
 
-function migrationSets(mod: ServiceModule<Spec>): MigrationSet[] {
+function usesPostgres(mod: { readonly storage?: Storage }): boolean {
+  return (mod.storage ?? "postgres") === "postgres";
+}
+
+function migrationSets(mod: AnyServiceModule): MigrationSet[] {
   return [eventsMigrationSet, ...(mod.migrations ? [{ name: mod.name, dir: mod.migrations }] : [])];
 }
 
@@ -122,8 +154,8 @@ function openDb(name: string, config: BaseConfig, shared: SharedParts = {}): Db 
   });
 }
 
-export async function startService<S extends Spec>(
-  mod: ServiceModule<S>,
+export async function startService<S extends Spec, St extends Storage = "postgres">(
+  mod: ServiceModule<S, St>,
   env: NodeJS.ProcessEnv = process.env,
   shared: SharedParts = {},
 ): Promise<RunningService> {
@@ -145,17 +177,21 @@ export async function startService<S extends Spec>(
     }
   };
   try {
-    const db = openDb(mod.name, base, shared);
-    stops.push(() => db.close());
-    stops.push(
-      watchDbPool(mod.name, () => {
-        const p = db.stats();
-        return { inUse: p.total - p.idle, idle: p.idle, waiting: p.waiting, max: p.max };
-      }),
-    );
-    if (base.MIGRATE_ON_START) {
-      const applied = await migrate(db, migrationSets(mod));
-      if (applied.length > 0) log.info("migrations applied", { applied });
+    let db: Db | undefined;
+    if (usesPostgres(mod)) {
+      const pool = openDb(mod.name, base, shared);
+      db = pool;
+      stops.push(() => pool.close());
+      stops.push(
+        watchDbPool(mod.name, () => {
+          const p = pool.stats();
+          return { inUse: p.total - p.idle, idle: p.idle, waiting: p.waiting, max: p.max };
+        }),
+      );
+      if (base.MIGRATE_ON_START) {
+        const applied = await migrate(pool, migrationSets(mod));
+        if (applied.length > 0) log.info("migrations applied", { applied });
+      }
     }
 
     let bus = shared.bus;
@@ -169,10 +205,12 @@ export async function startService<S extends Spec>(
       const owned = bus;
       stops.push(() => owned.close());
     }
-    const relay = createOutboxRelay({ db, publisher: bus, logger: log, service: mod.name });
-    await relay.start();
-    stops.push(() => relay.stop());
-    stops.push(watchOutbox(mod.name, () => relay.stats()));
+    if (db) {
+      const relay = createOutboxRelay({ db, publisher: bus, logger: log, service: mod.name });
+      await relay.start();
+      stops.push(() => relay.stop());
+      stops.push(watchOutbox(mod.name, () => relay.stats()));
+    }
 
     const eventBus = bus;
     // Subscriptions end with the service even when the bus is shared and outlives it.
@@ -184,8 +222,9 @@ export async function startService<S extends Spec>(
         return sub;
       },
     };
-    const readiness = [
-      { name: "postgres", check: () => db.ping() },
+    const pg = db;
+    const readiness: ReadinessCheck[] = [
+      ...(pg ? [{ name: "postgres", check: () => pg.ping() }] : []),
       { name: "events", check: async () => eventBus.isReady() },
     ];
     // The server is created after setup so setup can supply the authenticate hook; setup
@@ -197,7 +236,9 @@ export async function startService<S extends Spec>(
       checkReadiness: () => Promise.resolve(false),
       shutdown: () => Promise.resolve(),
     };
-    const result = await mod.setup({ name: mod.name, config, log, db, bus: serviceBus, server: recorder, onStop: (fn) => void stops.push(fn) });
+    const parts = { name: mod.name, config, log, db, bus: serviceBus, server: recorder, onStop: (fn: () => Promise<void> | void) => void stops.push(fn) };
+    const result = await mod.setup(parts as ServiceParts<S, St>);
+    readiness.push(...(result?.readiness ?? []));
 
     const tls = base.GRPC_TLS_CERT && base.GRPC_TLS_KEY
       ? { certFile: base.GRPC_TLS_CERT, keyFile: base.GRPC_TLS_KEY, ...(base.GRPC_TLS_CLIENT_CA ? { caFile: base.GRPC_TLS_CLIENT_CA } : {}) }
@@ -239,8 +280,13 @@ function usersJwksAuthenticate(service: string, base: BaseConfig, stops: (() => 
 }
 
 /** `node main.js [migrate]`: runs the service until SIGTERM/SIGINT, or applies migrations and exits. */
-export async function runServiceMain<S extends Spec>(mod: ServiceModule<S>): Promise<void> {
+export async function runServiceMain<S extends Spec, St extends Storage = "postgres">(mod: ServiceModule<S, St>): Promise<void> {
   try {
+    if (process.argv[2] === "migrate" && !usesPostgres(mod)) {
+      // Nothing to migrate: a service on its own store prepares it (indexes) at start-up.
+      process.stdout.write(JSON.stringify({ service: mod.name, applied: [] }) + "\n");
+      return;
+    }
     if (process.argv[2] === "migrate") {
       const config = loadConfig(configSpec(mod)) as unknown as BaseConfig;
       const db = openDb(mod.name, config);

@@ -9,6 +9,7 @@ try {
       "",
       `Shop mesh is running: ${shop.services.length} services and the gateway at ${url}`,
       `Prometheus metrics of the whole process: ${shop.metricsUrl}`,
+      ...shop.off.map((o) => `${o.name} is off: ${o.reason}`),
       "",
       "Try:",
       `  curl -s ${url}/shop.catalog.v1.CatalogService/SearchProducts -H 'content-type: application/json' -d '{"query":"shirt","pageSize":3}'`,

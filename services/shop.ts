@@ -6,7 +6,10 @@
 // SHOP_DATA_DIR, a schema each; with it set, each service gets its own schema on that server.
 // With AMQP_URL unset events go through the in-process bus; with it set, through RabbitMQ.
 // The demo catalog is seeded on first run. The process serves one /metrics endpoint
-// (METRICS_PORT) for all of them: every series carries its service's name.
+// (METRICS_PORT) for all of them: every series carries its service's name. A service that needs
+// a server with no embedded stand-in (reviews: MongoDB) runs only when its URL is set; otherwise
+// the shop starts without it, reports why in `off`, and the gateway answers its RPCs UNAVAILABLE
+// saying so.
 import { join } from "node:path";
 import { bool, int, loadConfig, optional, str } from "../platform/config.js";
 import { createDb, type Db } from "../platform/db/db.js";
@@ -17,6 +20,7 @@ import { metricsConfig, startMetricsServer } from "../platform/metrics/index.js"
 import { repoRoot } from "../platform/paths.js";
 import { startService, type RunningService, type SharedParts } from "../platform/service.js";
 import { initTelemetry } from "../platform/telemetry.js";
+import { BACKEND_OFF } from "../gateway/backends.js";
 import { addressSetting } from "../gateway/config.js";
 import { startGateway, type RunningGateway } from "../gateway/start.js";
 import { demoSkuCodes, seedDemoCatalog } from "./catalog/seed.js";
@@ -39,6 +43,8 @@ export const shopConfig = {
 export interface RunningShop {
   readonly gateway: RunningGateway;
   readonly services: readonly RunningService[];
+  /** Services this shop runs without, and why. */
+  readonly off: readonly { readonly name: string; readonly reason: string }[];
   /** The process's Prometheus endpoint, `http://127.0.0.1:<METRICS_PORT>/metrics`. */
   readonly metricsUrl: string;
   stop(): Promise<void>;
@@ -82,13 +88,19 @@ export async function startShop(env: NodeJS.ProcessEnv = process.env): Promise<R
     }
 
     const portOf = (defaultPort: number) => config.SHOP_GRPC_BASE_PORT + (defaultPort - FIRST_DEFAULT_PORT);
+    const off: { name: string; reason: string }[] = [];
     const addresses: Record<string, string> = {};
-    for (const mod of serviceModules) addresses[addressSetting(mod.name)] = `127.0.0.1:${portOf(mod.defaultPort)}`;
+    for (const mod of serviceModules) {
+      const reason = mod.offReason?.(env);
+      if (reason) off.push({ name: mod.name, reason });
+      addresses[addressSetting(mod.name)] = reason ? BACKEND_OFF : `127.0.0.1:${portOf(mod.defaultPort)}`;
+    }
     const common: NodeJS.ProcessEnv = { LOG_LEVEL: logLevel, ...env, ...addresses, GRPC_HOST: "127.0.0.1" };
     delete common["DATABASE_SCHEMA"]; // one per service, never one for all
 
     const services: RunningService[] = [];
     for (const mod of serviceModules) {
+      if (off.some((o) => o.name === mod.name)) continue;
       const svc = await startService(mod, { ...common, GRPC_PORT: String(portOf(mod.defaultPort)) }, shared);
       services.push(svc);
       stops.push(() => svc.stop());
@@ -98,7 +110,7 @@ export async function startShop(env: NodeJS.ProcessEnv = process.env): Promise<R
     stops.push(() => gateway.stop());
 
     let stopping: Promise<void> | undefined;
-    return { gateway, services, metricsUrl: `http://127.0.0.1:${metrics.port}/metrics`, stop: () => (stopping ??= stopAll()) };
+    return { gateway, services, off, metricsUrl: `http://127.0.0.1:${metrics.port}/metrics`, stop: () => (stopping ??= stopAll()) };
   } catch (err) {
     await stopAll();
     throw err;

@@ -13,6 +13,6 @@ export function bearerAuthenticate(verifier: JwtVerifier): Authenticate {
     if (raw === undefined) return undefined;
     const token = bearerToken(typeof raw === "string" ? raw : raw.toString("utf8"));
     if (!token) throw unauthenticated("authorization must be a Bearer token");
-    return verifier.verify(token).then((verified) => ({ subject: verified.subject, roles: verified.roles }));
+    return verifier.verify(token).then((verified) => ({ subject: verified.subject, roles: verified.roles, ...(verified.name ? { name: verified.name } : {}) }));
   };
 }

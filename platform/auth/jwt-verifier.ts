@@ -14,6 +14,8 @@ export interface VerifiedToken {
   /** The user id. */
   readonly subject: string;
   readonly roles: readonly string[];
+  /** The `name` claim (display name at sign-in), when present: for display, never for decisions. */
+  readonly name: string | undefined;
   /** Epoch seconds. */
   readonly expiresAt: number;
   readonly tokenId: string | undefined;
@@ -115,7 +117,8 @@ export function createJwtVerifier(opts: JwtVerifierOptions): JwtVerifier & JwksS
           requiredClaims: ["sub", "exp", "iat"],
         });
         const roles = Array.isArray(payload["roles"]) ? payload["roles"].filter((r): r is string => typeof r === "string") : [];
-        return { subject: payload.sub!, roles, expiresAt: payload.exp!, tokenId: payload.jti };
+        const name = typeof payload["name"] === "string" && payload["name"] !== "" ? payload["name"] : undefined;
+        return { subject: payload.sub!, roles, name, expiresAt: payload.exp!, tokenId: payload.jti };
       } catch (err) {
         if (err instanceof errors.JWTExpired) throw unauthenticated("token expired");
         throw unauthenticated("invalid token");

@@ -12,7 +12,7 @@ import type { ConnectionSetup, AmqpConnection } from "./amqp-connection.js";
 import { closeQuietly } from "./amqp-connection.js";
 import { defaultSubscribeOptions, type EventSubscriber, type Subscription } from "./event-bus.js";
 import { createEventDecoder, fromAmqpMessage, PoisonEventError } from "./event-codec.js";
-import { createEventProcessor } from "./handle-event.js";
+import { createEventProcessor, inboxOf } from "./handle-event.js";
 
 export interface AmqpSubscriberOptions {
   connection: AmqpConnection;
@@ -40,7 +40,7 @@ export function createAmqpSubscriber(opts: AmqpSubscriberOptions): EventSubscrib
       if (deliveryLimit < 1) throw new Error("deliveryLimit must be at least 1");
       const service = sub.service ?? "unknown";
       const decoder = createEventDecoder(sub.events);
-      const processEvent = createEventProcessor({ queue, db: sub.db, decoder, handler: sub.handler, system: "rabbitmq", service });
+      const processEvent = createEventProcessor({ queue, inbox: inboxOf(sub as Parameters<typeof inboxOf>[0]), decoder, handler: sub.handler, system: "rabbitmq", service });
       const logger = opts.logger.child({ queue });
       let closed = false;
       let current: { ch: Channel; tag: string } | undefined;

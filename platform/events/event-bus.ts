@@ -41,12 +41,31 @@ export interface ReceivedEvent<M = unknown> {
 
 /**
  * Runs inside the transaction that also records the event id in the inbox, so its effect
- * commits together with the dedupe record. Use `q` (not the pool) for every write.
+ * commits together with the dedupe record. Use `q` (not the pool) for every write: a PostgreSQL
+ * `Queryable` by default, or what the subscription's `inbox` hands out (a MongoDB session).
  * Throwing rolls both back and the event is retried, then dead-lettered.
  */
-export type EventHandler<M> = (event: ReceivedEvent<M>, q: Queryable) => Promise<void>;
+export type EventHandler<M, T = Queryable> = (event: ReceivedEvent<M>, q: T) => Promise<void>;
 
-export interface SubscribeOptions<S extends readonly DescMessage[]> {
+/**
+ * Where a consumer records the events it handled: one transaction holds the record and the
+ * handler's writes. PostgreSQL's (`db`, the inbox table) is the default; a service on another
+ * store supplies its own (platform/mongo's `createMongoInbox`).
+ */
+export interface EventInbox<T> {
+  /**
+   * Records `eventId` for `consumer` and runs `fn` in the same transaction; resolves
+   * "duplicate" without running `fn` when the id was recorded before (even concurrently).
+   */
+  once(consumer: string, eventId: string, fn: (tx: T) => Promise<void>): Promise<"handled" | "duplicate">;
+}
+
+/** The consuming service's store: its PostgreSQL (`db`, default inbox) or an inbox of its own. */
+export type InboxOption<T> = T extends Queryable ? { readonly db: Db } | { readonly inbox: EventInbox<T> } : { readonly inbox: EventInbox<T> };
+
+export type SubscribeOptions<S extends readonly DescMessage[], T = Queryable> = SubscribeCommon<S, T> & InboxOption<T>;
+
+export interface SubscribeCommon<S extends readonly DescMessage[], T> {
   /**
    * Durable queue name, conventionally `<service>.<purpose>`. It is also the consumer's identity
    * in the inbox, so renaming a queue forgets which events were handled.
@@ -54,9 +73,7 @@ export interface SubscribeOptions<S extends readonly DescMessage[]> {
   queue: string;
   /** The event types delivered to this queue; anything else arriving is treated as poison. */
   events: S;
-  handler: EventHandler<MessageShape<S[number]>>;
-  /** The consuming service's database, holding its inbox table. */
-  db: Db;
+  handler: EventHandler<MessageShape<S[number]>, T>;
   /**
    * The consuming service: the `service` label of the consumer's metrics. The service bootstrap
    * (platform/service.ts) fills it in; default `unknown`.
@@ -77,7 +94,7 @@ export interface Subscription {
 }
 
 export interface EventSubscriber {
-  subscribe<const S extends readonly DescMessage[]>(opts: SubscribeOptions<S>): Promise<Subscription>;
+  subscribe<const S extends readonly DescMessage[], T = Queryable>(opts: SubscribeOptions<S, T>): Promise<Subscription>;
 }
 
 /** A message an operator may inspect in a dead-letter queue. */

@@ -11,7 +11,7 @@ import { ROOT_CONTEXT } from "@opentelemetry/api";
 import type { Db, Queryable } from "../db/db.js";
 import { recordEventConsumed } from "../metrics/index.js";
 import { extractContext, getTracer, inSpan, SpanKind } from "../telemetry.js";
-import type { EventEnvelope, EventHandler } from "./event-bus.js";
+import type { EventEnvelope, EventHandler, EventInbox } from "./event-bus.js";
 import type { EventDecoder } from "./event-codec.js";
 
 const tracer = getTracer("shop.events");
@@ -21,9 +21,9 @@ export type HandleOutcome = "handled" | "duplicate";
 export interface EventProcessorOptions {
   /** Queue name; the consumer's identity in the inbox. */
   queue: string;
-  db: Db;
+  inbox: EventInbox<unknown>;
   decoder: EventDecoder;
-  handler: EventHandler<never>;
+  handler: EventHandler<never, never>;
   /** `rabbitmq` or `memory`, for span attributes. */
   system: string;
   /** The consuming service, for metrics. */
@@ -34,7 +34,7 @@ export interface EventProcessorOptions {
 export type EventProcessor = (envelope: EventEnvelope, deliveryCount: number) => Promise<HandleOutcome>;
 
 export function createEventProcessor(opts: EventProcessorOptions): EventProcessor {
-  const handler = opts.handler as EventHandler<unknown>;
+  const handler = opts.handler as EventHandler<unknown, unknown>;
   return (envelope, deliveryCount) =>
     inSpan(
       tracer,
@@ -55,16 +55,29 @@ export function createEventProcessor(opts: EventProcessorOptions): EventProcesso
       },
       async (span) => {
         const event = opts.decoder.decode(envelope);
-        const outcome = await opts.db.tx(async (q) => {
-          if (!(await recordInInbox(q, opts.queue, event.id))) return "duplicate" as const;
-          await handler(event, q);
-          return "handled" as const;
-        });
+        const outcome = await opts.inbox.once(opts.queue, event.id, (q) => handler(event, q));
         span.setAttribute("shop.event.outcome", outcome);
         recordEventConsumed({ service: opts.service, queue: opts.queue, type: event.type, occurredAt: envelope.timestamp }, outcome);
         return outcome;
       },
     );
+}
+
+/** The inbox of a subscription: its own, or the inbox table of its PostgreSQL database. */
+export function inboxOf(sub: { readonly db: Db } | { readonly inbox: EventInbox<never> }): EventInbox<unknown> {
+  return "inbox" in sub ? sub.inbox : createPostgresInbox(sub.db);
+}
+
+/** The inbox table of `db` (the eventsMigrationSet's), in the handler's transaction. */
+export function createPostgresInbox(db: Db): EventInbox<Queryable> {
+  return {
+    once: (consumer, eventId, fn) =>
+      db.tx(async (q) => {
+        if (!(await recordInInbox(q, consumer, eventId))) return "duplicate" as const;
+        await fn(q);
+        return "handled" as const;
+      }),
+  };
 }
 
 /** True when this is the first time `consumer` sees `eventId` (in this transaction's view). */

@@ -7,9 +7,12 @@ export type {
   EventBus,
   EventEnvelope,
   EventHandler,
+  EventInbox,
+  InboxOption,
   EventPublisher,
   EventSubscriber,
   ReceivedEvent,
+  SubscribeCommon,
   SubscribeOptions,
   Subscription,
 } from "./event-bus.js";
@@ -22,10 +25,18 @@ export {
   type EventDecoder,
 } from "./event-codec.js";
 export { enqueueEvent, pruneOutbox, type EnqueueOptions } from "./outbox.js";
-export { pruneInbox } from "./handle-event.js";
+export { createPostgresInbox, pruneInbox } from "./handle-event.js";
 export { queueName } from "./queue-name.js";
 export { eventsMigrationSet } from "./events-migration-set.js";
-export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions, type OutboxStats } from "./outbox-relay.js";
+export {
+  createOutboxRelay,
+  createPostgresOutboxSource,
+  type OutboxRecord,
+  type OutboxRelay,
+  type OutboxRelayOptions,
+  type OutboxSource,
+  type OutboxStats,
+} from "./outbox-relay.js";
 export { createAmqpConnection, type AmqpConnection, type AmqpConnectionOptions } from "./amqp-connection.js";
 export {
   connectAmqpEventBus,

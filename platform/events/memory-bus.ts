@@ -11,7 +11,7 @@ import type { Logger } from "../logger.js";
 import { recordEventConsumed, watchQueue } from "../metrics/index.js";
 import { defaultSubscribeOptions, type DeadLetter, type EventBus, type EventEnvelope } from "./event-bus.js";
 import { createEventDecoder, PoisonEventError } from "./event-codec.js";
-import { createEventProcessor, type EventProcessor } from "./handle-event.js";
+import { createEventProcessor, inboxOf, type EventProcessor } from "./handle-event.js";
 
 export interface MemoryEventBusOptions {
   logger: Logger;
@@ -118,7 +118,7 @@ export function createMemoryEventBus(opts: MemoryEventBusOptions): EventBus {
       const service = sub.service ?? "unknown";
       const consumer: Consumer = {
         service,
-        process: createEventProcessor({ queue: sub.queue, db: sub.db, decoder, handler: sub.handler, system: "memory", service }),
+        process: createEventProcessor({ queue: sub.queue, inbox: inboxOf(sub as Parameters<typeof inboxOf>[0]), decoder, handler: sub.handler, system: "memory", service }),
         prefetch: sub.prefetch ?? defaultSubscribeOptions.prefetch,
         deliveryLimit,
         retryDelayMs: sub.retryDelayMs ?? defaultSubscribeOptions.retryDelayMs,

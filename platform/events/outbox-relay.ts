@@ -20,8 +20,36 @@ import { outboxChannel } from "./outbox.js";
 
 const tracer = getTracer("shop.events");
 
+/** An event waiting in an outbox, as a source hands it to the relay. */
+export interface OutboxRecord {
+  readonly eventId: string;
+  readonly type: string;
+  readonly payload: Uint8Array;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly createdAt: Date;
+}
+
+/**
+ * Where a relay finds its events: PostgreSQL's outbox table (`createPostgresOutboxSource`, what
+ * `db` gives) or another store's (platform/mongo's `createMongoOutboxSource`). The relay's loop,
+ * publishing, tracing and retry are the same for every source.
+ */
+export interface OutboxSource {
+  /**
+   * Holds up to `limit` unpublished events for this relay alone (other replicas skip them),
+   * hands them to `publish` in outbox order, and marks the ids it returns as published. If
+   * anything throws before the mark, every event of the batch stays unpublished.
+   */
+  withBatch(limit: number, publish: (records: readonly OutboxRecord[]) => Promise<readonly string[]>): Promise<void>;
+  /** Calls `wake` when events may have been committed; resolves a function that stops listening. */
+  listen(wake: () => void): Promise<() => Promise<void>>;
+  stats(): Promise<OutboxStats>;
+}
+
 export interface OutboxRelayOptions {
-  db: Db;
+  /** The service's PostgreSQL, whose outbox table is the source; or give `source`. */
+  db?: Db;
+  source?: OutboxSource;
   publisher: EventPublisher;
   logger: Logger;
   /** The producing service: the `service` label of the relay's metrics. Default `unknown`. */
@@ -63,9 +91,42 @@ interface OutboxRow extends Record<string, unknown> {
   created_at: Date;
 }
 
+/** The outbox table of `db` (the eventsMigrationSet's), woken by the enqueue's NOTIFY. */
+export function createPostgresOutboxSource(db: Db): OutboxSource {
+  return {
+    withBatch: (limit, publish) =>
+      db.tx(async (q) => {
+        const { rows } = await q.query<OutboxRow>(
+          `SELECT id, event_id, type, payload, headers, created_at FROM outbox
+           WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+          [limit],
+        );
+        const confirmed = new Set(
+          await publish(rows.map((r) => ({ eventId: r.event_id, type: r.type, payload: r.payload, headers: r.headers, createdAt: r.created_at }))),
+        );
+        const ids = rows.filter((r) => confirmed.has(r.event_id)).map((r) => r.id);
+        if (ids.length > 0) await q.query("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [ids]);
+      }),
+    listen: async (wake) => db.listen(await outboxChannel(db), wake),
+    async stats() {
+      const { rows } = await db.query<{ backlog: number; lag_ms: number }>(
+        `SELECT count(*)::int AS backlog,
+                COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)) * 1000, 0)::float8 AS lag_ms
+         FROM outbox WHERE published_at IS NULL`,
+      );
+      return { backlog: rows[0]?.backlog ?? 0, lagMs: Math.max(0, Math.round(rows[0]?.lag_ms ?? 0)) };
+    },
+  };
+}
+
+function missing(message: string): never {
+  throw new Error(message);
+}
+
 export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
-  const { db, publisher, logger } = opts;
+  const { publisher, logger } = opts;
   const service = opts.service ?? "unknown";
+  const source = opts.source ?? createPostgresOutboxSource(opts.db ?? missing("createOutboxRelay needs a db or a source"));
   const batchSize = opts.batchSize ?? 100;
   const pollIntervalMs = opts.pollIntervalMs ?? 1000;
   let stopped = true;
@@ -76,7 +137,7 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
   let timer: NodeJS.Timeout | undefined;
   let unlisten: (() => Promise<void>) | undefined;
 
-  function publishRow(row: OutboxRow): Promise<void> {
+  function publishRow(row: OutboxRecord): Promise<void> {
     // The stored context is the request that produced the event; the publish span continues it
     // and becomes, through the headers, the parent of every consumer's span.
     const parent = extractContext(row.headers, ROOT_CONTEXT);
@@ -89,7 +150,7 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
           "messaging.operation.type": "send",
           "messaging.destination.name": publisher.destination.name,
           "messaging.rabbitmq.destination.routing_key": row.type,
-          "messaging.message.id": row.event_id,
+          "messaging.message.id": row.eventId,
           "messaging.message.body.size": row.payload.byteLength,
         },
       },
@@ -98,10 +159,10 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
     const headers: Record<string, unknown> = {};
     injectContext(headers, trace.setSpan(parent, span));
     const envelope = {
-      id: row.event_id,
+      id: row.eventId,
       type: row.type,
       payload: row.payload,
-      timestamp: row.created_at,
+      timestamp: row.createdAt,
       headers: headers as Record<string, string>,
     };
     return publisher.publish(envelope).then(
@@ -116,24 +177,19 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
 
   /** One batch; returns how many rows it published and the first publish error, if any. */
   async function publishBatch(): Promise<{ published: number; full: boolean; error?: Error }> {
-    return db.tx(async (q) => {
-      const { rows } = await q.query<OutboxRow>(
-        `SELECT id, event_id, type, payload, headers, created_at FROM outbox
-         WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [batchSize],
-      );
-      if (rows.length === 0) return { published: 0, full: false };
+    let outcome: { published: number; full: boolean; error?: Error } = { published: 0, full: false };
+    await source.withBatch(batchSize, async (rows) => {
+      if (rows.length === 0) return [];
       // All publishes are issued before any confirm is awaited: one round trip per batch, and
-      // the channel keeps them in id order.
+      // the channel keeps them in outbox order.
       const results = await Promise.allSettled(rows.map(publishRow));
-      const confirmed = rows.filter((_, i) => results[i]?.status === "fulfilled");
+      const confirmed = rows.filter((_, i) => results[i]?.status === "fulfilled").map((r) => r.eventId);
       const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-      if (opts.beforeMark) await opts.beforeMark(confirmed.map((r) => r.event_id));
-      if (confirmed.length > 0) {
-        await q.query("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [confirmed.map((r) => r.id)]);
-      }
-      return { published: confirmed.length, full: rows.length === batchSize, ...(failure ? { error: failure.reason instanceof Error ? failure.reason : new Error("publish failed", { cause: failure.reason }) } : {}) };
+      if (opts.beforeMark) await opts.beforeMark(confirmed);
+      outcome = { published: confirmed.length, full: rows.length === batchSize, ...(failure ? { error: failure.reason instanceof Error ? failure.reason : new Error("publish failed", { cause: failure.reason }) } : {}) };
+      return confirmed;
     });
+    return outcome;
   }
 
   async function drain(untilStopped: boolean): Promise<number> {
@@ -179,7 +235,7 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
       stopped = false;
       stopping = false;
       pausedUntil = 0;
-      unlisten = await db.listen(await outboxChannel(db), wake);
+      unlisten = await source.listen(wake);
       timer = setInterval(wake, pollIntervalMs);
       timer.unref();
       wake();
@@ -195,16 +251,7 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
       await running;
     },
     drain: () => drain(false),
-    async stats() {
-      // Read at every metrics scrape: like the polling, not worth a trace of its own.
-      const { rows } = await context.with(suppressTracing(ROOT_CONTEXT), () =>
-        db.query<{ backlog: number; lag_ms: number }>(
-          `SELECT count(*)::int AS backlog,
-                  COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)) * 1000, 0)::float8 AS lag_ms
-           FROM outbox WHERE published_at IS NULL`,
-        ),
-      );
-      return { backlog: rows[0]?.backlog ?? 0, lagMs: Math.max(0, Math.round(rows[0]?.lag_ms ?? 0)) };
-    },
+    // Read at every metrics scrape: like the polling, not worth a trace of its own.
+    stats: () => context.with(suppressTracing(ROOT_CONTEXT), () => source.stats()),
   };
 }

@@ -23,6 +23,8 @@ export interface Caller {
   /** Stable id of the principal: a user id, or a service name for service credentials. */
   readonly subject: string;
   readonly roles: readonly string[];
+  /** The display name the token carries, if any: for display (a review's author), never for access decisions. */
+  readonly name?: string;
 }
 
 /**

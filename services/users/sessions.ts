@@ -60,11 +60,11 @@ export function createSessions(deps: SessionDeps) {
   const { users, sessions, keys, hasher, clock, log, settings } = deps;
 
   /** A new refresh token in `familyId` and an access token, inside the caller's transaction. */
-  async function issue(q: Queryable, user: Pick<UserRecord, "id" | "roles">, familyId: string, now: Date): Promise<Tokens> {
+  async function issue(q: Queryable, user: Pick<UserRecord, "id" | "roles" | "displayName">, familyId: string, now: Date): Promise<Tokens> {
     const refreshToken = newRefreshToken();
     const refreshTokenExpiresAt = new Date(now.getTime() + settings.refreshTtlMs);
     await sessions.insertRefreshToken(q, { hash: hashRefreshToken(refreshToken), userId: user.id, familyId, createdAt: now, expiresAt: refreshTokenExpiresAt });
-    const access = await signAccessToken(keys.signingKey(), { userId: user.id, roles: user.roles }, settings, now);
+    const access = await signAccessToken(keys.signingKey(), { userId: user.id, roles: user.roles, name: user.displayName }, settings, now);
     return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, refreshTokenExpiresAt };
   }
 

@@ -68,23 +68,30 @@ describe("chart settings against the code's configuration specs", () => {
           assert.equal(env[portVar], String(w.port));
           if (w.protocol === "grpc") {
             assert.ok(env.AMQP_URL, "a deployed service must use RabbitMQ, not the in-process bus");
-            assert.ok(env.DATABASE_URL?.startsWith("postgres://"), "DATABASE_URL");
+            if (w.postgres) assert.ok(env.DATABASE_URL?.startsWith("postgres://"), "DATABASE_URL");
+            else assert.equal(env.DATABASE_URL, undefined, "a service without PostgreSQL gets no DATABASE_URL");
+            if (w.mongodb) assert.match(env.MONGODB_URL ?? "", /^mongodb(\+srv)?:\/\//, "MONGODB_URL");
           }
         });
 
         if (w.protocol === "grpc") {
-          it(`${w.name}: its migration Job gets the same settings (migrate loads the whole spec)`, async function () {
+          it(`${w.name}: its migration Job gets the same settings (migrate loads the whole spec), if it has a PostgreSQL`, async function () {
             const spec = await loadSpec(w);
             if (!spec) this.skip();
+            if (!w.postgres) {
+              assert.equal(objects.find((o) => o.kind === "Job" && o.metadata.name === `${kubeName(w.name)}-migrate`), undefined);
+              return;
+            }
             const job = mustFind(objects, "Job", `${kubeName(w.name)}-migrate`);
             const { env } = podEnv(objects, job.spec.template.spec);
             checkEnv(w, spec, env, "migration Job");
           });
 
-          it(`${w.name}: values.yaml's port is the module's default port`, async function () {
+          it(`${w.name}: values.yaml's port and storage are the module's`, async function () {
             const mod = await loadModule(w.name);
             if (!mod) this.skip();
             assert.equal(w.port, mod.defaultPort);
+            assert.equal(w.postgres, (mod.storage ?? "postgres") === "postgres", "values.yaml's postgres flag is whether the module keeps its data in PostgreSQL");
           });
         }
       }

@@ -21,12 +21,16 @@ export interface WorkloadEntry {
   readonly port: number;
   readonly grpcService?: string;
   readonly calls: Readonly<Record<string, readonly string[]>>;
+  /** Has a PostgreSQL database (DATABASE_URL, a migration Job). */
+  readonly postgres: boolean;
+  /** Has a MongoDB database (MONGODB_URL). */
+  readonly mongodb: boolean;
 }
 
 interface RawValues {
   metrics: { enabled: boolean; port: number };
-  defaults: { protocol: "grpc" | "http"; calls: Record<string, string[]> };
-  services: Record<string, { protocol?: "grpc" | "http"; port: number; grpcService?: string; calls?: Record<string, string[]> }>;
+  defaults: { protocol: "grpc" | "http"; calls: Record<string, string[]>; postgres: boolean; mongodb: boolean };
+  services: Record<string, { protocol?: "grpc" | "http"; port: number; grpcService?: string; calls?: Record<string, string[]>; postgres?: boolean; mongodb?: boolean }>;
 }
 
 export const chartValues = parse(readFileSync(join(chartDir, "values.yaml"), "utf8")) as RawValues;
@@ -37,6 +41,8 @@ export const workloads: readonly WorkloadEntry[] = Object.entries(chartValues.se
   port: e.port,
   ...(e.grpcService ? { grpcService: e.grpcService } : {}),
   calls: e.calls ?? {},
+  postgres: e.postgres ?? chartValues.defaults.postgres,
+  mongodb: e.mongodb ?? chartValues.defaults.mongodb,
 }));
 
 export const grpcWorkloads = workloads.filter((w) => w.protocol === "grpc");

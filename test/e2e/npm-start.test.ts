@@ -1,6 +1,7 @@
 // `npm start` as a newcomer runs it: no database, no broker. The whole shop comes up in one
 // process on embedded PostgreSQL and the in-process bus, says where it is, serves the JSON API
-// with the demo catalog seeded, and stops cleanly on Ctrl-C.
+// with the demo catalog seeded, and stops cleanly on Ctrl-C. Reviews (MongoDB, no embedded
+// stand-in) is off, which the banner and the gateway's answers say.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
@@ -44,7 +45,13 @@ describe("npm start (single process, embedded PostgreSQL, no servers)", function
       const search = await callApi(url, "shop.catalog.v1.CatalogService/SearchProducts", { query: "shirt", pageSize: 3 });
       assert.equal(search.status, 200, JSON.stringify(search.body));
       assert.ok((search.body["products"] as unknown[]).length > 0, "the demo catalog is seeded");
-      assert.equal((await fetch(`${url}/readyz`)).status, 200);
+      assert.equal((await fetch(`${url}/readyz`)).status, 200, "a service the shop runs without does not hold readiness back");
+      // No MongoDB here: reviews is off, said once, and its RPCs say why.
+      assert.equal(out.match(/reviews is off: MONGODB_URL is unset/g)?.length, 1, out);
+      const reviews = await callApi(url, "shop.reviews.v1.ReviewsService/GetRatingSummary", { productId: "00000000-0000-4000-8000-000000000000" });
+      assert.equal(reviews.status, 503);
+      assert.equal(reviews.body.code, "unavailable");
+      assert.match(reviews.body.message ?? "", /reviews is off in this shop: .*MongoDB \(set MONGODB_URL\)/);
 
       // One /metrics endpoint for the whole process, every series labelled with its service.
       const metricsUrl = /Prometheus metrics of the whole process: (http:\/\/\S+)/.exec(out)?.[1];

@@ -4,15 +4,19 @@
 // vhost of its own (so every queue the services declare goes with it; without rabbitmqctl, an
 // exchange of its own on the default vhost). Tests drive it through the gateway's JSON API with `api()`,
 // and read each process's Prometheus endpoint (a free METRICS_PORT each) with `metrics()`.
+// Reviews runs only when MONGO_URL names a MongoDB replica set (a database of its own per run);
+// without it the gateway is told reviews is off (`REVIEWS_ADDR=off`), as `npm start` does.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
 import { once } from "node:events";
 import { join } from "node:path";
 import amqp from "amqplib";
+import { BACKEND_OFF } from "../../gateway/backends.js";
 import { addressSetting } from "../../gateway/config.js";
 import { repoRoot } from "../../platform/paths.js";
 import { scrape, type Exposition } from "../../platform/testing/metrics.js";
 import { uniqueName } from "../../platform/testing/names.js";
+import { createTestMongoDatabase, mongoTestUrl } from "../../platform/testing/mongo.js";
 import { createTestDatabase, type TestDatabase } from "../../platform/testing/pg.js";
 import { waitFor } from "../../platform/testing/wait-for.js";
 import { serviceModules } from "../../services/modules.js";
@@ -27,6 +31,8 @@ export interface ShopProcesses {
   readonly url: string;
   readonly db: TestDatabase;
   readonly exchange: string;
+  /** Services not started (reviews without MONGO_URL). */
+  readonly off: readonly string[];
   /** Everything the processes printed, for failure messages. */
   output(name?: string): string;
   /** The process of one service (or "gateway"), e.g. to SIGKILL it. */
@@ -102,13 +108,16 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}, perSe
   const exchange = uniqueName("e2e");
   const broker = await createVhost(exchange);
   const dist = join(repoRoot(), "dist");
+  const mongo = mongoTestUrl ? createTestMongoDatabase(mongoTestUrl, "e2e") : undefined;
+  const mongoEnv: NodeJS.ProcessEnv = mongo ? { MONGODB_URL: mongo.url } : {};
+  const off = serviceModules.filter((m) => m.offReason?.({ ...mongoEnv, ...extraEnv }) !== undefined).map((m) => m.name);
   // Every process's gRPC (or HTTP) port and metrics port, distinct from one another.
   const names = [...serviceModules.map((m) => m.name), "gateway"];
   const ports = await freePorts(names.length * 2);
   const addresses: Record<string, string> = {};
   const metricsPorts: Record<string, number> = {};
   names.forEach((name, i) => {
-    if (name !== "gateway") addresses[addressSetting(name)] = `127.0.0.1:${ports[2 * i]}`;
+    if (name !== "gateway") addresses[addressSetting(name)] = off.includes(name) ? BACKEND_OFF : `127.0.0.1:${ports[2 * i]}`;
     metricsPorts[name] = ports[2 * i + 1]!;
   });
   const gatewayPort = ports[2 * names.indexOf("gateway")]!;
@@ -124,6 +133,7 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}, perSe
     RATE_LIMIT_IP_RATE: "1000",
     RATE_LIMIT_IP_BURST: "1000",
     SHUTDOWN_GRACE: "2s",
+    ...mongoEnv,
     // Nine services with a pool each (plus a LISTEN connection for the relay) must stay under
     // PostgreSQL's default max_connections of 100, with room for the tests' own connections.
     DATABASE_POOL_MAX: "5",
@@ -134,6 +144,7 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}, perSe
   const stop = async () => {
     await Promise.all(children.map(stopChild));
     await broker.drop().catch(() => undefined);
+    await mongo?.drop().catch(() => undefined);
     await db.drop();
   };
   try {
@@ -141,7 +152,7 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}, perSe
       const port = addresses[addressSetting(name)]!.split(":")[1]!;
       return spawnNode(name, join(dist, "services", name, "main.js"), { ...env, GRPC_PORT: port, METRICS_PORT: String(metricsPorts[name]), ...(perService[name] ?? {}), ...extra });
     };
-    for (const mod of serviceModules) children.push(startOne(mod.name));
+    for (const mod of serviceModules) if (!off.includes(mod.name)) children.push(startOne(mod.name));
     children.push(spawnNode("gateway", join(dist, "gateway", "main.js"), { ...env, GATEWAY_HOST: "127.0.0.1", GATEWAY_PORT: String(gatewayPort), METRICS_PORT: String(metricsPorts["gateway"]) }));
     const url = `http://127.0.0.1:${gatewayPort}`;
     const output = (name?: string) => children.filter((c) => !name || c.name === name).map((c) => `--- ${c.name}\n${c.out}`).join("\n");
@@ -162,6 +173,7 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}, perSe
       url,
       db,
       exchange,
+      off,
       output,
       process: (name) => children.find((c) => c.name === name)!.child,
       async restart(name, extra = {}) {

@@ -195,7 +195,7 @@ Order of precedence: sharedEnv, serviceEnv (gRPC services), chart-derived, the e
 {{- if $w.mongodb -}}
 {{- if $root.Values.dev.mongodb.enabled -}}
 {{- $m := $root.Values.dev.mongodb -}}
-{{- $_ := set $out "MONGODB_URL" (printf "mongodb://%s:%s@%s:27017/%s?authSource=admin" $m.username $m.password (include "shop.depName" (dict "root" $root "name" "mongodb")) $w.name) -}}
+{{- $_ := set $out "MONGODB_URL" (printf "mongodb://%s:%s@%s:27017/%s?authSource=admin&directConnection=true" $m.username $m.password (include "shop.depName" (dict "root" $root "name" "mongodb")) $w.name) -}}
 {{- else -}}
 {{- $url := index $root.Values.external.mongodb.urls $w.name | default "" -}}
 {{- $_ := set $out "MONGODB_URL" (required (printf "external.mongodb.urls.%s is required when dev.mongodb is off (or set services.%s.existingSecret)" $w.name $w.name) $url) -}}

@@ -23,6 +23,7 @@ describe("users service: sessions (real PostgreSQL)", () => {
     const verified = await jwksVerifier(svc.client).verify(tokens.accessToken);
     assert.equal(verified.subject, user.id);
     assert.deepEqual(verified.roles, ["customer"]);
+    assert.equal(verified.name, "Ann", "the display name rides along, for display (reviews' author names)");
     assert.ok(verified.tokenId, "jti");
     const ttl = Number(tokens.accessTokenExpireTime!.seconds) * 1000 - Date.now();
     assert.ok(ttl > 14 * 60_000 && ttl <= 15 * 60_000 + 1000, `access token lives 15 minutes, got ${ttl} ms`);

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/reviews/v1/events.proto.
  */
 export const file_shop_reviews_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChxzaG9wL3Jldmlld3MvdjEvZXZlbnRzLnByb3RvEg9zaG9wLnJldmlld3MudjEiVwoNUmV2aWV3Q3JlYXRlZBIRCglyZXZpZXdfaWQYASABKAkSEgoKcHJvZHVjdF9pZBgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEg4KBnJhdGluZxgEIAEoBSKaAQoNUmV2aWV3VXBkYXRlZBIRCglyZXZpZXdfaWQYASABKAkSEgoKcHJvZHVjdF9pZBgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEg4KBnJhdGluZxgEIAEoBRISCgpvbGRfcmF0aW5nGAUgASgFEi0KBnN0YXR1cxgGIAEoDjIdLnNob3AucmV2aWV3cy52MS5SZXZpZXdTdGF0dXNiBnByb3RvMw", [file_shop_reviews_v1_reviews]);
+  fileDesc("ChxzaG9wL3Jldmlld3MvdjEvZXZlbnRzLnByb3RvEg9zaG9wLnJldmlld3MudjEiVwoNUmV2aWV3Q3JlYXRlZBIRCglyZXZpZXdfaWQYASABKAkSEgoKcHJvZHVjdF9pZBgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEg4KBnJhdGluZxgEIAEoBSKaAQoNUmV2aWV3VXBkYXRlZBIRCglyZXZpZXdfaWQYASABKAkSEgoKcHJvZHVjdF9pZBgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEg4KBnJhdGluZxgEIAEoBRISCgpvbGRfcmF0aW5nGAUgASgFEi0KBnN0YXR1cxgGIAEoDjIdLnNob3AucmV2aWV3cy52MS5SZXZpZXdTdGF0dXMihgEKDVJldmlld0RlbGV0ZWQSEQoJcmV2aWV3X2lkGAEgASgJEhIKCnByb2R1Y3RfaWQYAiABKAkSDwoHdXNlcl9pZBgDIAEoCRIOCgZyYXRpbmcYBCABKAUSLQoGc3RhdHVzGAUgASgOMh0uc2hvcC5yZXZpZXdzLnYxLlJldmlld1N0YXR1c2IGcHJvdG8z", [file_shop_reviews_v1_reviews]);
 
 /**
  * @generated from message shop.reviews.v1.ReviewCreated
@@ -89,4 +89,44 @@ export type ReviewUpdated = Message<"shop.reviews.v1.ReviewUpdated"> & {
  */
 export const ReviewUpdatedSchema: GenMessage<ReviewUpdated> = /*@__PURE__*/
   messageDesc(file_shop_reviews_v1_events, 1);
+
+/**
+ * Deleted by its author or an admin. Carries what a consumer keeping its own rating totals
+ * needs to take the review out of them (only PUBLISHED reviews count).
+ *
+ * @generated from message shop.reviews.v1.ReviewDeleted
+ */
+export type ReviewDeleted = Message<"shop.reviews.v1.ReviewDeleted"> & {
+  /**
+   * @generated from field: string review_id = 1;
+   */
+  reviewId: string;
+
+  /**
+   * @generated from field: string product_id = 2;
+   */
+  productId: string;
+
+  /**
+   * @generated from field: string user_id = 3;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: int32 rating = 4;
+   */
+  rating: number;
+
+  /**
+   * @generated from field: shop.reviews.v1.ReviewStatus status = 5;
+   */
+  status: ReviewStatus;
+};
+
+/**
+ * Describes the message shop.reviews.v1.ReviewDeleted.
+ * Use `create(ReviewDeletedSchema)` to create a new message.
+ */
+export const ReviewDeletedSchema: GenMessage<ReviewDeleted> = /*@__PURE__*/
+  messageDesc(file_shop_reviews_v1_events, 2);
 

@@ -595,8 +595,10 @@ export const ReviewSortSchema: GenEnum<ReviewSort> = /*@__PURE__*/
  */
 export const ReviewsService: GenService<{
   /**
-   * PERMISSION_DENIED unless the caller received the product in a delivered order;
-   * ALREADY_EXISTS if they reviewed it before (edit that one instead). Emits ReviewCreated.
+   * FAILED_PRECONDITION unless the caller received the product in a delivered order that was
+   * not refunded (the caller may review, but has not bought it: a state of the world, not a
+   * permission); ALREADY_EXISTS if they reviewed it before (edit that one instead). Emits
+   * ReviewCreated.
    *
    * @generated from rpc shop.reviews.v1.ReviewsService.CreateReview
    */
@@ -616,6 +618,8 @@ export const ReviewsService: GenService<{
     output: typeof UpdateReviewResponseSchema;
   },
   /**
+   * The author's own review, or any review for an admin. Emits ReviewDeleted.
+   *
    * @generated from rpc shop.reviews.v1.ReviewsService.DeleteReview
    */
   deleteReview: {
