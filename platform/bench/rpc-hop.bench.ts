@@ -68,6 +68,11 @@ interface ServerProcess {
 }
 
 const callgrindDir = CALLGRIND ? mkdtempSync(join(tmpdir(), "rpc-hop-callgrind-")) : "";
+// A failed round must not leave servers running (under valgrind they would burn a core for long).
+const children: ChildProcess[] = [];
+process.on("exit", () => {
+  for (const c of children) if (c.exitCode === null) c.kill();
+});
 
 async function startServer(variant: "bare" | "platform", otlpEndpoint: string): Promise<ServerProcess> {
   const script = fileURLToPath(new URL("./rpc-hop-server.js", import.meta.url));
@@ -78,6 +83,7 @@ async function startServer(variant: "bare" | "platform", otlpEndpoint: string): 
   const child = callgrindOut
     ? spawn("valgrind", ["--tool=callgrind", "--quiet", `--callgrind-out-file=${callgrindOut}`, process.execPath, script, variant, otlpEndpoint], { stdio })
     : fork(script, [variant, otlpEndpoint], { execArgv, stdio });
+  children.push(child);
   const [msg] = (await once(child, "message")) as [{ port: number }];
   if (PIN) pin(child.pid!, 1);
   return { child, port: msg.port, callgrindOut };

@@ -11,11 +11,9 @@ import {
   ordersPlaced,
   outboxPublished,
   revenueMinor,
-  rpcClientDuration,
-  rpcClientRequests,
+  rpcClientCalls,
   rpcClientRetries,
-  rpcServerDuration,
-  rpcServerRequests,
+  rpcServerCalls,
   serverInFlight,
 } from "./registry.js";
 
@@ -33,8 +31,8 @@ export interface RpcLabels {
 
 /**
  * The metrics of one served method, built once (the gRPC server does it when a method is
- * registered) so a call costs two increments of plain numbers and the cached label children of
- * its final code: no label objects are built and no label set is looked up per call.
+ * registered) so a call costs a few updates of plain numbers in the series cached for its final
+ * code: no label objects are built and no label set is looked up per call.
  */
 export interface ServerCallMetrics {
   /** A call started; returns its start time (`performance.now()`) for `end`. */
@@ -52,10 +50,7 @@ export function serverCallMetrics(labels: RpcLabels): ServerCallMetrics {
   const { service, method } = labels;
   const inFlight = { labels: { service, method }, value: 0 };
   serverInFlight.set(key, inFlight);
-  const byCode = childrenByCode((code) => ({
-    requests: rpcServerRequests.labels(service, method, code),
-    duration: rpcServerDuration.labels(service, method, code),
-  }));
+  const byCode = seriesByCode((code) => rpcServerCalls.series({ service, method, code }));
   m = {
     start() {
       inFlight.value++;
@@ -63,9 +58,7 @@ export function serverCallMetrics(labels: RpcLabels): ServerCallMetrics {
     },
     end(code, startedAt) {
       inFlight.value--;
-      const c = byCode(code);
-      c.requests.inc();
-      c.duration.observe((performance.now() - startedAt) / 1000);
+      rpcServerCalls.observe(byCode(code), (performance.now() - startedAt) / 1000);
     },
   };
   serverMetrics.set(key, m);
@@ -88,9 +81,7 @@ export function startServerCall(labels: RpcLabels): (code: Code | string) => voi
 }
 
 export function recordServerCall(labels: RpcLabels, code: Code | string, seconds: number): void {
-  const l = { service: labels.service, method: labels.method, code: codeName(code) };
-  rpcServerRequests.inc(l);
-  rpcServerDuration.observe(l, seconds);
+  rpcServerCalls.observe(rpcServerCalls.series({ service: labels.service, method: labels.method, code: codeName(code) }), seconds);
 }
 
 export interface ClientRpcLabels extends RpcLabels {
@@ -113,16 +104,9 @@ export function clientCallMetrics(labels: ClientRpcLabels): ClientCallMetrics {
   if (m) return m;
   const { service, peer, method } = labels;
   const retries = rpcClientRetries.labels(service, peer, method);
-  const byCode = childrenByCode((code) => ({
-    requests: rpcClientRequests.labels(service, peer, method, code),
-    duration: rpcClientDuration.labels(service, peer, method, code),
-  }));
+  const byCode = seriesByCode((code) => rpcClientCalls.series({ service, peer, method, code }));
   m = {
-    call(code, seconds) {
-      const c = byCode(code);
-      c.requests.inc();
-      c.duration.observe(seconds);
-    },
+    call: (code, seconds) => rpcClientCalls.observe(byCode(code), seconds),
     retry: () => retries.inc(),
   };
   clientMetrics.set(key, m);
@@ -138,8 +122,8 @@ export function recordClientRetry(labels: ClientRpcLabels): void {
   clientCallMetrics(labels).retry();
 }
 
-/** Label children per status code, made on a code's first use (most methods only ever see a few codes). */
-function childrenByCode<T>(make: (code: string) => T): (code: Code) => T {
+/** Series per status code, found on a code's first use (most methods only ever see a few codes). */
+function seriesByCode<T>(make: (code: string) => T): (code: Code) => T {
   const cache: (T | undefined)[] = [];
   return (code) => (cache[code] ??= make(codeName(code)));
 }

@@ -3,12 +3,14 @@
 // Metric names and labels are a contract with the Grafana dashboards in charts/shop/dashboards/
 // (test/deploy checks that every series a dashboard queries is defined here), so they are
 // declared in this one file and nowhere else. Code records through the small functions in
-// record.ts; reading state that already lives elsewhere (a pool's counts, a breaker's state, an
+// record.ts (the per-call RPC series through call-series.ts, which is cheaper than prom-client's
+// own counters on that path); reading state that already lives elsewhere (a pool's counts, a breaker's state, an
 // outbox's backlog) is done at scrape time by the watchers in watch.ts, so nothing polls.
 //
 // Every series carries `service`: in the single-process mode all services share one registry
 // and one /metrics endpoint.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { callSeriesFamily } from "./call-series.js";
 import { readAll, sources, type Source } from "./watch.js";
 
 export const registry = new Registry();
@@ -20,16 +22,10 @@ collectDefaultMetrics({ register: registry });
 /** Seconds; from a cache hit (0.5 ms) to the longest deadline the shop allows (10 s). */
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-export const rpcServerRequests = new Counter({
-  name: "shop_rpc_server_requests_total",
-  help: "gRPC calls served, by final status code (OK, NOT_FOUND, UNAVAILABLE...)",
-  labelNames: ["service", "method", "code"] as const,
-  registers: [registry],
-});
-
-export const rpcServerDuration = new Histogram({
-  name: "shop_rpc_server_duration_seconds",
-  help: "time from receiving a gRPC call to sending its status",
+/** Calls served: `shop_rpc_server_requests_total` and `shop_rpc_server_duration_seconds`, by final status code. */
+export const rpcServerCalls = callSeriesFamily({
+  requests: { name: "shop_rpc_server_requests_total", help: "gRPC calls served, by final status code (OK, NOT_FOUND, UNAVAILABLE...)" },
+  duration: { name: "shop_rpc_server_duration_seconds", help: "time from receiving a gRPC call to sending its status" },
   labelNames: ["service", "method", "code"] as const,
   buckets: latencyBuckets,
   registers: [registry],
@@ -51,16 +47,10 @@ export const rpcServerInFlight: Gauge<"service" | "method"> = new Gauge({
   },
 });
 
-export const rpcClientRequests = new Counter({
-  name: "shop_rpc_client_requests_total",
-  help: "outgoing gRPC calls to a peer, by final status code after retries",
-  labelNames: ["service", "peer", "method", "code"] as const,
-  registers: [registry],
-});
-
-export const rpcClientDuration = new Histogram({
-  name: "shop_rpc_client_duration_seconds",
-  help: "time an outgoing gRPC call took, retries included",
+/** Outgoing calls: `shop_rpc_client_requests_total` and `shop_rpc_client_duration_seconds`, one per call after its retries. */
+export const rpcClientCalls = callSeriesFamily({
+  requests: { name: "shop_rpc_client_requests_total", help: "outgoing gRPC calls to a peer, by final status code after retries" },
+  duration: { name: "shop_rpc_client_duration_seconds", help: "time an outgoing gRPC call took, retries included" },
   labelNames: ["service", "peer", "method", "code"] as const,
   buckets: latencyBuckets,
   registers: [registry],
