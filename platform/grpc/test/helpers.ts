@@ -1,12 +1,12 @@
 // Small named fixtures for the platform/grpc tests: a catalog server on a real port with
 // handlers the test controls, a logger that keeps its lines, and a sample product.
 import { CatalogService } from "../../../gen/shop/catalog/v1/catalog_pb.js";
-import { ShopError } from "../../errors.js";
 import { createLogger, type LogLevel, type Logger } from "../../logger.js";
 import { memorySpans } from "../../testing/memory-spans.js";
 import { ADMIN_ROLE, createClient, createGrpcServer, type Caller, type ClientOptions, type GrpcServer, type GrpcServerOptions } from "../index.js";
 import { catalogImpl, type CatalogClient, type CatalogImpl } from "./fixtures/catalog.js";
 
+export { rejectionOf } from "../../testing/calls.js";
 export { PRODUCT_ID, catalogImpl, sampleProduct, type CatalogClient, type CatalogImpl, type ProductInit } from "./fixtures/catalog.js";
 
 // Install the SDK before any test runs, whatever the file order: trace ids in logs and the
@@ -60,15 +60,4 @@ export async function startCatalog(overrides: Partial<CatalogImpl>, opts: Partia
       await server.shutdown(100);
     },
   };
-}
-
-/** The rejection of `p`, failing the test if it resolves. */
-export async function rejectionOf(p: Promise<unknown>): Promise<ShopError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ShopError) return err;
-    throw new Error(`expected a ShopError, got ${String(err)}`, { cause: err });
-  }
-  throw new Error("expected the call to fail, but it succeeded");
 }
