@@ -95,7 +95,8 @@ export interface ServiceProcess {
  * waiting until it serves is the caller's part (its first call, retried).
  */
 export function startServiceProcess(name: string, env: NodeJS.ProcessEnv): ServiceProcess {
-  const c = spawnNode(name, join(repoRoot(), "dist", "services", name, "main.js"), { PATH: process.env["PATH"], ...env });
+  // METRICS_PORT 0: a free port of its own, so two of these (or a running shop) never clash on 9464.
+  const c = spawnNode(name, join(repoRoot(), "dist", "services", name, "main.js"), { PATH: process.env["PATH"], METRICS_PORT: "0", ...env });
   return { child: c.child, output: () => c.out, stop: () => stopChild(c) };
 }
 
