@@ -92,7 +92,8 @@ async function prepareBuyers(shop: ShopProcesses, key: SigningKey, skus: readonl
 /** CPU ms used so far by each of the shop's processes, its PostgreSQL backends and this process; the database's transactions. */
 async function cpuSnapshot(shop: ShopProcesses): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  for (const name of [...serviceModules.map((m) => m.name), "gateway"]) out.set(name, processCpuMs(shop.process(name).pid ?? 0));
+  const running = serviceModules.map((m) => m.name).filter((name) => !shop.off.includes(name));
+  for (const name of [...running, "gateway"]) out.set(name, processCpuMs(shop.process(name).pid ?? 0));
   const dbName = new URL(shop.db.url).pathname.slice(1);
   const backends = await sql<{ pid: number }>(shop, "SELECT pid FROM pg_stat_activity WHERE datname = $1", [dbName]);
   for (const b of backends) out.set(`pg:${b.pid}`, processCpuMs(b.pid));
