@@ -76,6 +76,11 @@ export interface ServiceParts<S extends Spec, St extends Storage = "postgres"> {
   readonly server: GrpcServer;
   /** Runs at shutdown after the server drained, before the bus and pool close (reverse order). */
   readonly onStop: (fn: () => Promise<void> | void) => void;
+  /**
+   * Runs as shutdown starts, once the server accepts no new calls: ends long-lived streams, so
+   * draining the calls in flight does not wait out SHUTDOWN_GRACE.
+   */
+  readonly onDrain: (fn: () => void) => void;
 }
 
 export interface ServiceModule<S extends Spec = Spec, St extends Storage = "postgres"> {
@@ -167,6 +172,7 @@ export async function startService<S extends Spec, St extends Storage = "postgre
   log.info("starting", { config: describeConfig(spec, config) });
 
   const stops: (() => Promise<void> | void)[] = [];
+  const drains: (() => void)[] = [];
   const stopAll = async () => {
     for (const fn of stops.reverse()) {
       try {
@@ -236,7 +242,7 @@ export async function startService<S extends Spec, St extends Storage = "postgre
       checkReadiness: () => Promise.resolve(false),
       shutdown: () => Promise.resolve(),
     };
-    const parts = { name: mod.name, config, log, db, bus: serviceBus, server: recorder, onStop: (fn: () => Promise<void> | void) => void stops.push(fn) };
+    const parts = { name: mod.name, config, log, db, bus: serviceBus, server: recorder, onStop: (fn: () => Promise<void> | void) => void stops.push(fn), onDrain: (fn: () => void) => void drains.push(fn) };
     const result = await mod.setup(parts as ServiceParts<S, St>);
     readiness.push(...(result?.readiness ?? []));
 
@@ -253,7 +259,11 @@ export async function startService<S extends Spec, St extends Storage = "postgre
     });
     for (const add of pending) add(server);
     const boundPort = await server.listen(`${base.GRPC_HOST}:${base.GRPC_PORT}`);
-    stops.push(() => server.shutdown(base.SHUTDOWN_GRACE));
+    stops.push(async () => {
+      const drained = server.shutdown(base.SHUTDOWN_GRACE); // stops accepting at once
+      for (const fn of drains) fn();
+      await drained;
+    });
 
     let stopping: Promise<void> | undefined;
     return {

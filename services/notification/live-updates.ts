@@ -38,6 +38,8 @@ export type LiveUpdates = ReturnType<typeof createLiveUpdates>;
 export function createLiveUpdates(opts: LiveUpdatesOptions) {
   const maxBuffered = opts.maxBuffered ?? 256;
   const byUser = new Map<string, Set<Watcher>>();
+  /** Set by close(): a stream that registers while the service stops ends at once. */
+  let closed = false;
 
   const poke = (w: Watcher) => {
     const wake = w.wake;
@@ -73,7 +75,7 @@ export function createLiveUpdates(opts: LiveUpdatesOptions) {
       let set = byUser.get(userId);
       if ((set?.size ?? 0) >= opts.maxStreamsPerUser) throw resourceExhausted(`at most ${opts.maxStreamsPerUser} open order update streams per user`);
       if (!set) byUser.set(userId, (set = new Set()));
-      const w: Watcher = { orderId, queue: [], wake: undefined, ended: signal.aborted, overflowed: false };
+      const w: Watcher = { orderId, queue: [], wake: undefined, ended: closed || signal.aborted, overflowed: false };
       set.add(w);
       const onAbort = () => {
         w.ended = true;
@@ -103,6 +105,7 @@ export function createLiveUpdates(opts: LiveUpdatesOptions) {
 
     /** Ends every open stream (cleanly, with OK): the service is stopping. */
     close(): void {
+      closed = true;
       for (const set of byUser.values()) {
         for (const w of set) {
           w.ended = true;

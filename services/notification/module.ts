@@ -48,7 +48,7 @@ export function createNotificationModule(opts: NotificationModuleOptions = {}): 
     defaultPort: 50059,
     config: notificationConfig,
     migrations: sourcePath("services", "notification", "migrations"),
-    async setup({ config, db, bus, log, server, onStop }) {
+    async setup({ config, db, bus, log, server, onStop, onDrain }) {
       const problems = [
         ...(config.MAIL_POLL_INTERVAL <= 0 ? ["MAIL_POLL_INTERVAL must be positive"] : []),
         ...(config.LIVE_HEARTBEAT_INTERVAL <= 0 ? ["LIVE_HEARTBEAT_INTERVAL must be positive"] : []),
@@ -88,7 +88,7 @@ export function createNotificationModule(opts: NotificationModuleOptions = {}): 
       });
       onStop(unlisten);
       // Streams end before the pool closes (the server has already drained or cut them by then).
-      onStop(() => live.close());
+      onDrain(() => live.close());
 
       const housekeeping = startHousekeeping({
         db,
