@@ -15,23 +15,11 @@ import { enqueueMongoEvent, ensureMongoInbox, ensureMongoOutbox, type Mongo } fr
 import type { PageKey } from "../../platform/page-token.js";
 import { emptyAggregate, isNoChange, type Buckets, type RatingAggregate } from "./rating-summary.js";
 import { afterKey, searchAfterKey, searchSort, sortDocument, type ReviewSort } from "./review-order.js";
-import type { ReviewRecord, ReviewStatus } from "./review-rules.js";
+import type { ReviewRecord } from "./review-rules.js";
 import type { Delivery, PurchaseRecord } from "./verified-purchase.js";
 
-interface ReviewDoc {
-  _id: string;
-  productId: string;
-  userId: string;
-  authorName: string;
-  rating: number;
-  title: string;
-  body: string;
-  status: ReviewStatus;
-  verifiedPurchase: boolean;
-  moderationNote: string;
-  createTime: Date;
-  updateTime: Date;
-}
+/** A review as stored: the record, with its id as the document's `_id`. */
+type ReviewDoc = Omit<ReviewRecord, "id"> & { _id: string };
 
 interface RatingDoc {
   _id: string;
@@ -88,35 +76,9 @@ export interface ReviewsStore {
   enqueue<D extends DescMessage>(s: ClientSession, schema: D, message: MessageInitShape<D>): Promise<string>;
 }
 
-const toRecord = (d: ReviewDoc): ReviewRecord => ({
-  id: d._id,
-  productId: d.productId,
-  userId: d.userId,
-  authorName: d.authorName,
-  rating: d.rating,
-  title: d.title,
-  body: d.body,
-  status: d.status,
-  verifiedPurchase: d.verifiedPurchase,
-  moderationNote: d.moderationNote,
-  createTime: d.createTime,
-  updateTime: d.updateTime,
-});
+const toRecord = ({ _id, ...rest }: ReviewDoc): ReviewRecord => ({ id: _id, ...rest });
 
-const toDoc = (r: ReviewRecord): ReviewDoc => ({
-  _id: r.id,
-  productId: r.productId,
-  userId: r.userId,
-  authorName: r.authorName,
-  rating: r.rating,
-  title: r.title,
-  body: r.body,
-  status: r.status,
-  verifiedPurchase: r.verifiedPurchase,
-  moderationNote: r.moderationNote,
-  createTime: r.createTime,
-  updateTime: r.updateTime,
-});
+const toDoc = ({ id, ...rest }: ReviewRecord): ReviewDoc => ({ _id: id, ...rest });
 
 const isDuplicateKey = (err: unknown): boolean => err instanceof MongoServerError && err.code === 11000;
 
@@ -216,7 +178,7 @@ export function createReviewsStore(mongo: Mongo): ReviewsStore {
           { $limit: q.limit },
         ])
         .toArray();
-      return docs.map((d) => ({ review: toRecord(d), score: d.score }));
+      return docs.map(({ score, ...d }) => ({ review: toRecord(d), score }));
     },
 
     async recordDelivery(s, d, at) {
