@@ -36,6 +36,8 @@ describe("jwt verifier", () => {
   let published: JWK[];
   let fetches: number;
   let clock: number;
+  /** The users service is down: every JWKS fetch fails. */
+  let usersDown: boolean;
   const verifier = () =>
     createJwtVerifier({
       issuer,
@@ -44,6 +46,7 @@ describe("jwt verifier", () => {
       now: () => clock,
       fetchJwks: async () => {
         fetches++;
+        if (usersDown) throw new Error("users down");
         return published;
       },
     });
@@ -53,6 +56,7 @@ describe("jwt verifier", () => {
     k2 ??= await newKey("k2");
     published = [k1.jwk];
     fetches = 0;
+    usersDown = false;
     clock = 1_000_000;
   });
 
@@ -102,18 +106,7 @@ describe("jwt verifier", () => {
   });
 
   it("hands out its public keys for republishing, fetched again only once they are older than asked", async () => {
-    let down = false;
-    const v = createJwtVerifier({
-      issuer,
-      audience,
-      minRefreshIntervalMs: 5_000,
-      now: () => clock,
-      fetchJwks: async () => {
-        fetches++;
-        if (down) throw new Error("users down");
-        return published;
-      },
-    });
+    const v = verifier();
     assert.deepEqual(await v.publicKeys(60_000), [k1.jwk]);
     await v.verify(await token(k1)); // the verifier and the republished keys share one cache
     clock += 59_000;
@@ -124,7 +117,7 @@ describe("jwt verifier", () => {
     assert.deepEqual((await v.publicKeys(60_000)).map((k) => k.kid), ["k1", "k2"]);
     assert.equal(fetches, 2);
 
-    down = true;
+    usersDown = true;
     clock += 61_000;
     assert.deepEqual((await v.publicKeys(60_000)).map((k) => k.kid), ["k1", "k2"], "stale keys beat no keys");
     clock += 1_000;
