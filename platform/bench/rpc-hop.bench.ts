@@ -23,19 +23,17 @@
 //                                           instructions each server executed per call, all its
 //                                           threads included, which does not move with the load
 //                                           other processes put on the machine; slow, so fewer calls)
-import { execFileSync, fork, spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { toBinary } from "@bufbuild/protobuf";
 import { CatalogService, GetProductResponseSchema } from "../../gen/shop/catalog/v1/catalog_pb.js";
 import { initTelemetry } from "../telemetry.js";
 import { createClient } from "../grpc/index.js";
 import { drive as driveLoad, median, percentile, type Call } from "./load.js";
 import { startOtlpSink } from "./otlp-sink.js";
-import { bareHopClient, hopRequest as request, pin } from "./rpc-hop-baseline.js";
+import { bareHopClient, hopRequest as request, pin, startHopServer, type HopServer } from "./rpc-hop-baseline.js";
 import { benchReply, discardProcessor } from "./rpc-hop-server.js";
 
 const drive = (call: Call, count: number) => driveLoad(call, count, { inFlight: IN_FLIGHT, limitMs: ROUND_LIMIT_MS });
@@ -60,40 +58,20 @@ interface Round {
   instructionsPerCall: number | undefined;
 }
 
-interface ServerProcess {
-  readonly child: ChildProcess;
-  readonly port: number;
-  /** Where callgrind writes this server's dumps (BENCH_CALLGRIND). */
-  readonly callgrindOut: string | undefined;
-}
-
 const callgrindDir = CALLGRIND ? mkdtempSync(join(tmpdir(), "rpc-hop-callgrind-")) : "";
-// A failed round must not leave servers running (under valgrind they would burn a core for long).
-const children: ChildProcess[] = [];
-process.on("exit", () => {
-  for (const c of children) if (c.exitCode === null) c.kill();
-});
-
-async function startServer(variant: "bare" | "platform", otlpEndpoint: string): Promise<ServerProcess> {
-  const script = fileURLToPath(new URL("./rpc-hop-server.js", import.meta.url));
-  const execArgv = process.env["BENCH_PROFILE"] ? ["--cpu-prof", "--cpu-prof-dir=profiles", `--cpu-prof-name=${variant}.cpuprofile`] : [];
-  // The servers' own log lines (listening, ready) are not part of the report.
-  const stdio: ["ignore", "ignore", "inherit", "ipc"] = ["ignore", "ignore", "inherit", "ipc"];
-  const callgrindOut = CALLGRIND ? join(callgrindDir, variant) : undefined;
-  const child = callgrindOut
-    ? spawn("valgrind", ["--tool=callgrind", "--quiet", `--callgrind-out-file=${callgrindOut}`, process.execPath, script, variant, otlpEndpoint], { stdio })
-    : fork(script, [variant, otlpEndpoint], { execArgv, stdio });
-  children.push(child);
-  const [msg] = (await once(child, "message")) as [{ port: number }];
-  if (PIN) pin(child.pid!, 1);
-  return { child, port: msg.port, callgrindOut };
-}
+const startServer = (variant: "bare" | "platform", otlpEndpoint: string): Promise<HopServer> =>
+  startHopServer(variant, {
+    otlpEndpoint,
+    profile: Boolean(process.env["BENCH_PROFILE"]),
+    ...(PIN ? { cpu: 1 } : {}),
+    ...(CALLGRIND ? { callgrindOut: join(callgrindDir, variant) } : {}),
+  });
 
 /**
  * Asks callgrind in `server` to write out (and zero) its counters; returns the instructions
  * counted since the previous dump.
  */
-function callgrindDump(server: ServerProcess): number {
+function callgrindDump(server: HopServer): number {
   const before = new Set(readdirSync(callgrindDir));
   execFileSync("callgrind_control", ["--dump", String(server.child.pid)], { stdio: "ignore" });
   const prefix = `${server.callgrindOut!.slice(callgrindDir.length + 1)}.`;
@@ -103,18 +81,11 @@ function callgrindDump(server: ServerProcess): number {
   return Number(totals?.[1] ?? NaN);
 }
 
-function ask(child: ChildProcess, msg: string): Promise<unknown> {
-  const answer = once(child, "message").then(([m]) => m as unknown);
-  child.send(msg);
-  return answer;
-}
-
-async function round(server: ServerProcess, call: Call): Promise<Round> {
-  const child = server.child;
+async function round(server: HopServer, call: Call): Promise<Round> {
   if (CALLGRIND) callgrindDump(server);
-  await ask(child, "cpu-start");
+  await server.ask("cpu-start");
   const { latencies, seconds, errors } = await drive(call, CALLS);
-  const { cpuUs } = (await ask(child, "cpu-stop")) as { cpuUs: number };
+  const { cpuUs } = (await server.ask("cpu-stop")) as { cpuUs: number };
   const instructions = CALLGRIND ? callgrindDump(server) : undefined;
   if (errors > 0) throw new Error(`${errors} calls failed`);
   const sorted = Float64Array.from(latencies).sort();
@@ -203,10 +174,7 @@ async function main() {
   bareClient.close();
   platformClient.close();
   controlClient.close();
-  for (const s of [bare, platform]) {
-    s.child.send("exit");
-    await once(s.child, "exit");
-  }
+  await Promise.all([bare.stop(), platform.stop()]);
   await sink.close();
   if (CALLGRIND) rmSync(callgrindDir, { recursive: true, force: true });
 }
