@@ -65,25 +65,6 @@ export function serverCallMetrics(labels: RpcLabels): ServerCallMetrics {
   return m;
 }
 
-/**
- * Marks a served call as started; the returned function ends it with its status code. Call the
- * end exactly once, also for calls refused before the handler ran (UNAUTHENTICATED...).
- */
-export function startServerCall(labels: RpcLabels): (code: Code | string) => void {
-  const m = serverCallMetrics(labels);
-  const started = m.start();
-  let ended = false;
-  return (code) => {
-    if (ended) return;
-    ended = true;
-    m.end(codeOf(code), started);
-  };
-}
-
-export function recordServerCall(labels: RpcLabels, code: Code | string, seconds: number): void {
-  rpcServerCalls.observe(rpcServerCalls.series({ service: labels.service, method: labels.method, code: codeName(code) }), seconds);
-}
-
 export interface ClientRpcLabels extends RpcLabels {
   /** The peer's name as the client knows it: `inventory`. */
   readonly peer: string;
@@ -113,26 +94,10 @@ export function clientCallMetrics(labels: ClientRpcLabels): ClientCallMetrics {
   return m;
 }
 
-/** One outgoing call, after its retries, with the code the caller saw. */
-export function recordClientCall(labels: ClientRpcLabels, code: Code | string, seconds: number): void {
-  clientCallMetrics(labels).call(codeOf(code), seconds);
-}
-
-export function recordClientRetry(labels: ClientRpcLabels): void {
-  clientCallMetrics(labels).retry();
-}
-
 /** Series per status code, found on a code's first use (most methods only ever see a few codes). */
 function seriesByCode<T>(make: (code: string) => T): (code: Code) => T {
   const cache: (T | undefined)[] = [];
   return (code) => (cache[code] ??= make(codeName(code)));
-}
-
-/** A code given by name (`"NOT_FOUND"`) as its number; unknown names count as UNKNOWN. */
-function codeOf(code: Code | string): Code {
-  if (typeof code !== "string") return code;
-  const n = (Code as unknown as Record<string, number | undefined>)[code];
-  return typeof n === "number" ? n : Code.UNKNOWN;
 }
 
 /** One HTTP request answered by the gateway; `procedure` is the RPC path or a fixed route (`/healthz`). */

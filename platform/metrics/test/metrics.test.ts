@@ -3,13 +3,13 @@ import { Code } from "../../errors.js";
 import { exposition } from "../../testing/metrics.js";
 import { uniqueName } from "../../testing/names.js";
 import {
+  clientCallMetrics,
   codeName,
   metricsText,
-  recordClientCall,
   recordEventConsumed,
   recordOrderPlaced,
+  serverCallMetrics,
   startMetricsServer,
-  startServerCall,
   watchBreaker,
   watchDbPool,
   watchOutbox,
@@ -32,10 +32,11 @@ describe("platform metrics", () => {
   it("counts a served call once, with its duration and in-flight gauge", async () => {
     const service = uniqueName("svc");
     const labels = { service, method: "ReserveStock" };
-    const end = startServerCall(labels);
+    const m = serverCallMetrics(labels);
+    assert.equal(serverCallMetrics(labels), m, "one recorder per method, built once");
+    const started = m.start();
     assert.equal(await sample("shop_rpc_server_in_flight", labels), 1);
-    end(Code.FAILED_PRECONDITION);
-    end(Code.OK); // a second end is ignored
+    m.end(Code.FAILED_PRECONDITION, started);
     assert.equal(await sample("shop_rpc_server_in_flight", labels), 0);
     assert.equal(await sample("shop_rpc_server_requests_total", { ...labels, code: "FAILED_PRECONDITION" }), 1);
     assert.equal(await sample("shop_rpc_server_requests_total", { ...labels, code: "OK" }), undefined);
@@ -45,8 +46,9 @@ describe("platform metrics", () => {
 
   it("counts client calls per peer and code", async () => {
     const service = uniqueName("svc");
-    recordClientCall({ service, peer: "inventory", method: "BatchGetStock" }, Code.UNAVAILABLE, 0.2);
-    recordClientCall({ service, peer: "inventory", method: "BatchGetStock" }, Code.UNAVAILABLE, 0.3);
+    const m = clientCallMetrics({ service, peer: "inventory", method: "BatchGetStock" });
+    m.call(Code.UNAVAILABLE, 0.2);
+    m.call(Code.UNAVAILABLE, 0.3);
     assert.equal(await sample("shop_rpc_client_requests_total", { service, peer: "inventory", code: "UNAVAILABLE" }), 2);
     assert.equal(await sample("shop_rpc_client_duration_seconds_bucket", { service, peer: "inventory", le: "0.25" }), 1);
   });
@@ -122,7 +124,8 @@ describe("platform metrics", () => {
 
     it("serves the exposition text with process metrics", async () => {
       const service = uniqueName("svc");
-      startServerCall({ service, method: "GetCart" })("OK");
+      const m = serverCallMetrics({ service, method: "GetCart" });
+      m.end(Code.OK, m.start());
       const res = await fetch(`http://127.0.0.1:${server.port}/metrics`);
       assert.equal(res.status, 200);
       assert.match(res.headers.get("content-type") ?? "", /^text\/plain/);
