@@ -5,6 +5,11 @@
 // consumers cancelled by a broker restart come back by themselves. Publishing goes through one
 // ConfirmChannel: `publish` resolves on the broker's ack, rejects on a nack or when the
 // connection is lost with the message unconfirmed. Heartbeats detect a silent peer.
+//
+// The rejection on loss is ours, not amqplib's: when its channel closes, amqplib fails the
+// unconfirmed callbacks only up to the first slot the broker confirmed out of order (a message
+// that routed nowhere is confirmed before one a quorum queue is still writing), and the ones after
+// it never hear back. A relay waiting for them would hold its batch forever.
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type Options } from "amqplib";
 import { unavailable } from "../errors.js";
 import type { Logger } from "../logger.js";
@@ -54,7 +59,8 @@ export function createAmqpConnection(opts: AmqpConnectionOptions): AmqpConnectio
   if (!url.searchParams.has("heartbeat")) url.searchParams.set("heartbeat", String(opts.heartbeatSeconds ?? 10));
   const setups: ConnectionSetup[] = [];
   let model: ChannelModel | undefined;
-  let publishChannel: ConfirmChannel | undefined;
+  /** The confirm channel and the publishes still waiting for its confirms. */
+  let publisher: { ch: ConfirmChannel; unconfirmed: Set<(err: Error) => void> } | undefined;
   let ready = false;
   let closing = false;
   let failures = 0;
@@ -74,15 +80,17 @@ export function createAmqpConnection(opts: AmqpConnectionOptions): AmqpConnectio
     model = m;
     try {
       const ch = await m.createConfirmChannel();
+      const unconfirmed = new Set<(err: Error) => void>();
       ch.on("error", (err: unknown) => logger.warn("amqp publish channel error", { err }));
       // A channel-level error (e.g. the exchange was deleted) kills only the channel; reconnecting
       // re-declares the topology, which is exactly the repair needed.
       ch.on("close", () => {
+        for (const fail of [...unconfirmed]) fail(unavailable("RabbitMQ channel closed before the broker confirmed the publish"));
         if (model === m && !closing) void m.close().catch(() => undefined);
       });
       for (const setup of [...setups]) await setup(m);
       if (model !== m) throw new Error(closing ? "connection closed during setup" : "connection lost during setup");
-      publishChannel = ch;
+      publisher = { ch, unconfirmed };
       ready = true;
       connections++;
       failures = 0;
@@ -98,7 +106,7 @@ export function createAmqpConnection(opts: AmqpConnectionOptions): AmqpConnectio
   function lost(m: ChannelModel): void {
     if (model !== m) return;
     model = undefined;
-    publishChannel = undefined;
+    publisher = undefined;
     const wasReady = ready;
     ready = false;
     // Before it was ready, connectOnce is still running and its failure schedules the retry
@@ -167,15 +175,22 @@ export function createAmqpConnection(opts: AmqpConnectionOptions): AmqpConnectio
     },
     publish(exchange, routingKey, content, options) {
       // No await before channel.publish: callers rely on publishes reaching the channel in call order.
-      const ch = publishChannel;
-      if (!ready || !ch) return Promise.reject(unavailable("RabbitMQ is not connected"));
+      const p = publisher;
+      if (!ready || !p) return Promise.reject(unavailable("RabbitMQ is not connected"));
       return new Promise<void>((resolve, reject) => {
+        const fail = (err: Error): void => {
+          p.unconfirmed.delete(fail);
+          reject(err);
+        };
+        p.unconfirmed.add(fail);
         try {
-          ch.publish(exchange, routingKey, content, options, (err: unknown) =>
-            err ? reject(asError(err)) : resolve(),
-          );
+          p.ch.publish(exchange, routingKey, content, options, (err: unknown) => {
+            p.unconfirmed.delete(fail);
+            if (err) reject(asError(err));
+            else resolve();
+          });
         } catch (err) {
-          reject(asError(err)); // the channel closed under us
+          fail(asError(err)); // the channel closed under us
         }
       });
     },
@@ -197,7 +212,7 @@ export function createAmqpConnection(opts: AmqpConnectionOptions): AmqpConnectio
       retryTimer = undefined;
       const m = model;
       model = undefined;
-      publishChannel = undefined;
+      publisher = undefined;
       ready = false;
       if (m) await m.close().catch(() => undefined);
     },

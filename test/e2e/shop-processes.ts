@@ -127,7 +127,7 @@ export async function startShopProcesses(extraEnv: NodeJS.ProcessEnv = {}, perSe
     DATABASE_URL: db.url,
     AMQP_URL: broker.url,
     AMQP_EXCHANGE: exchange,
-    LOG_LEVEL: "warn",
+    LOG_LEVEL: process.env["E2E_LOG_LEVEL"] ?? "warn",
     GRPC_HOST: "127.0.0.1",
     ADMIN_EMAIL,
     // Generous limits: these tests are about behaviour, the rate-limit test lowers them itself.

@@ -148,4 +148,44 @@ describe("supervised AMQP connection", () => {
       await admin.close();
     }
   });
+
+  it("settles every publish in flight at a cut, also when the broker confirmed them out of order", async () => {
+    // Unroutable messages are confirmed at once, routed ones only after the quorum queue wrote
+    // them: interleaved, the confirms come back out of order, and a cut then finds gaps in the
+    // channel's window of unconfirmed publishes. Every publish of the window must still end,
+    // confirmed or rejected; one that never does would hold a relay's batch forever.
+    const name = uniqueName("gaps");
+    const target = uniqueName("q_gaps");
+    const admin = await amqp.connect(amqpUrl);
+    const ch = await admin.createChannel();
+    await ch.assertExchange(exchange, "topic", { durable: true });
+    await ch.assertQueue(target, { durable: true, arguments: { "x-queue-type": "quorum" } });
+    await ch.bindQueue(target, exchange, "gaps.routed");
+    const connection = createAmqpConnection({ url: amqpUrl, logger, name });
+    try {
+      await connection.waitConnected();
+      let rejected = 0;
+      let cutDone = false;
+      const cutting = closeBrokerConnections(name).finally(() => (cutDone = true));
+      while (!cutDone || rejected === 0) {
+        const window = Array.from({ length: 100 }, (_, i) =>
+          connection.publish(exchange, i % 2 === 0 ? "gaps.routed" : "gaps.nowhere", Buffer.from(String(i)), { persistent: true }),
+        );
+        let timer: NodeJS.Timeout | undefined;
+        const stuck = new Promise<"stuck">((resolve) => (timer = setTimeout(() => resolve("stuck"), 10_000)));
+        const results = await Promise.race([Promise.allSettled(window), stuck]);
+        clearTimeout(timer);
+        assert.notEqual(results, "stuck", "a publish in flight at the cut was neither confirmed nor rejected");
+        if (results !== "stuck") rejected += results.filter((r) => r.status === "rejected").length;
+        // While disconnected, publishes reject without I/O: let the cut's own exit event through.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      assert.equal(await cutting, 1);
+      await connection.waitConnected();
+    } finally {
+      await connection.close();
+      await ch.deleteQueue(target);
+      await admin.close();
+    }
+  });
 });
