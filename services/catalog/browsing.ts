@@ -94,16 +94,16 @@ export function createBrowsing({ store, categories, searchWindow = SEARCH_WINDOW
       const after = decodePageToken(req.pageToken, list, SEARCH_KEY_SHAPE);
       if (after && !isUuid(String(after.key[1]))) throw fieldError("page_token", "not a page token from this list (with these filters and sort)");
       const run = (q: Queryable, text: string) => searchProducts(q, text, filter, after, limit, searchWindow);
-      // One transaction: the planner setting (searchProducts) and the similarity threshold are for it alone.
-      const rows = await store.tx(async (q) => {
-        // Words are corrected only when the query as typed finds nothing: a word the vocabulary
-        // lacks may still match by its stem ("shirts"), and most queries skip the vocabulary.
-        const found = await run(q, words.join(" "));
-        if (found.length > 0) return found;
+      // Words are corrected only when the query as typed finds nothing: a word the vocabulary
+      // lacks may still match by its stem ("shirts"), and most queries skip the vocabulary.
+      const found = await run(db, words.join(" "));
+      if (found.length > 0) return page(found, limit, list);
+      // A transaction of its own: the similarity threshold (corrections) is set for it alone.
+      const corrected = await store.tx(async (q) => {
         const fixes = await corrections(q, words);
         return fixes.size > 0 ? run(q, correctQuery(words, fixes).join(" ")) : found;
       });
-      return page(rows, limit, list);
+      return page(corrected, limit, list);
     },
 
     /** Related to any product the viewer may see (an archived one's page still offers alternatives); the results are ACTIVE only. */

@@ -118,7 +118,12 @@ interface WindowRow extends ProductRow {
  * of every match, and a query with fewer matches than a window is ranked exactly. Keys are
  * [window start, rank, created_at] + id: a page resumes inside its window, then moves on to the
  * next, so pages neither repeat nor skip a product. The rank is a float4 whose text form
- * round-trips exactly. Runs in the caller's transaction `q` (it sets a planner setting for it).
+ * round-trips exactly.
+ *
+ * The index-ordered scan is cheap because products are stored roughly in created_at order (a
+ * table filled by inserts over time is; the planner reads that from the column's correlation):
+ * the newest matches sit on the last pages. A catalog bulk-loaded out of that order pays a heap
+ * page per row the scan visits; `CLUSTER products USING products_newest_idx` restores the order.
  */
 export async function searchProducts(
   q: Queryable,
@@ -128,12 +133,6 @@ export async function searchProducts(
   limit: number,
   windowSize: number,
 ): Promise<Listed[]> {
-  // An index-ordered scan touches one heap page per row it visits (products are not stored in
-  // created_at order), but with the default effective_cache_size the planner counts each page
-  // once, so it walked products_newest_idx for words in 1.5-3% of products at 3x the buffers of
-  // the GIN bitmap (EXPLAIN at 100k: "canvas" 5,662 against 1,937). A small cache makes it count
-  // every visit, and pick the cheaper path. For this transaction only.
-  await q.query("SET LOCAL effective_cache_size = '1MB'");
   let start: WindowStart = after ? { createdMs: Number(after.key[0]), id: String(after.key[1]) } : FIRST_WINDOW;
   let within = after ? { rank: Number(after.key[2]), createdMs: Number(after.key[3]), id: after.id } : undefined;
   const rows: (ProductRow & { key: KeyPart[] })[] = [];

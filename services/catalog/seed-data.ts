@@ -148,6 +148,9 @@ export interface SeedProduct extends ProductFields {
   readonly createdAt: Date;
 }
 
+const YEAR_MS = 365 * 86_400_000;
+const CREATION_GAP_MS = 30_000;
+
 /** The product numbered `n` of a generated catalog: `kind` "demo" or "large" name different, non-overlapping series. */
 export function generateProduct(kind: "demo" | "large", n: number, categoryIds: ReadonlyMap<string, string>, epoch: Date): SeedProduct {
   const rnd = prng((kind === "demo" ? 0x5eed : 0xb16) * 1_000_003 + n);
@@ -181,7 +184,9 @@ export function generateProduct(kind: "demo" | "large", n: number, categoryIds: 
     imageUrls: [1, 2].map((i) => `https://picsum.photos/seed/${slug}-${i}/800/800`),
     status,
     skus,
-    // Spread over the year before `epoch`, millisecond precision like every service time.
-    createdAt: new Date(epoch.getTime() - Math.floor(rnd() * 365 * 86_400_000)),
+    // Created one after another, as a shop adds its products: product n some 30 seconds after
+    // product n-1 (within the year before `epoch`), so the table is stored roughly in created_at
+    // order, as a table filled by inserts over time is. Millisecond precision like every service time.
+    createdAt: new Date(epoch.getTime() - YEAR_MS + Math.min(YEAR_MS - 1, n * CREATION_GAP_MS + Math.floor(rnd() * CREATION_GAP_MS))),
   };
 }
