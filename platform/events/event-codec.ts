@@ -8,12 +8,12 @@ import {
   create,
   createRegistry,
   fromBinary,
-  toBinary,
   type DescMessage,
   type MessageInitShape,
   type MessageShape,
 } from "@bufbuild/protobuf";
 import type { ConsumeMessage, GetMessage, Options } from "amqplib";
+import { encodeBinary } from "../binary-encoding.js";
 import { injectContext } from "../telemetry.js";
 import type { EventEnvelope, ReceivedEvent } from "./event-bus.js";
 
@@ -45,7 +45,7 @@ export function createEnvelope<Desc extends DescMessage>(
   return {
     id: opts.id ?? randomUUID(),
     type: schema.typeName,
-    payload: toBinary(schema, msg),
+    payload: encodeBinary(schema, msg),
     timestamp: opts.timestamp ?? new Date(),
     headers: opts.headers ?? traceHeaders(),
   };

@@ -4,11 +4,11 @@
 //
 // grpc-js only needs, per method, a path and four functions (serialize/deserialize for request
 // and response). protobuf-es v2 gives us the schema for each; we close over it once per method
-// and cache the result per descriptor, so nothing is rebuilt per call.
+// and cache the result per descriptor, so nothing is rebuilt per call. Messages are written by
+// the platform's encodeBinary (toBinary's bytes, about three times faster).
 import {
   create,
   fromBinary,
-  toBinary,
   type DescMessage,
   type DescMethod,
   type DescService,
@@ -16,6 +16,7 @@ import {
   type MessageInitShape,
 } from "@bufbuild/protobuf";
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
+import { encodeBinary } from "../binary-encoding.js";
 
 /** A grpc-js method definition whose serializers accept a message or its init shape. */
 export type GrpcMethodDefinition = MethodDefinition<Message | MessageInitShape<DescMessage>, Message>;
@@ -65,7 +66,7 @@ export function grpcServiceDefinition(service: DescService): ServiceDefinition {
 
 function encoder(schema: DescMessage): (value: Message | MessageInitShape<DescMessage>) => Buffer {
   return (value) => {
-    const bytes = toBinary(schema, create(schema, value));
+    const bytes = encodeBinary(schema, create(schema, value));
     // A view over the same memory: grpc-js wants a Buffer, and copying would cost per call.
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   };
