@@ -12,6 +12,7 @@
 import { ROOT_CONTEXT, context, trace } from "@opentelemetry/api";
 import { suppressTracing } from "@opentelemetry/core";
 import type { Db } from "../db/db.js";
+import { unavailable } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { recordOutboxPublished } from "../metrics/index.js";
 import { extractContext, getTracer, injectContext, recordError, SpanKind } from "../telemetry.js";
@@ -58,6 +59,12 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** Backstop poll for missed notifications and retries after a failure. Default 1000ms. */
   pollIntervalMs?: number;
+  /**
+   * How long a batch waits for its confirms. A publish still unconfirmed then counts as failed:
+   * its row stays unpublished and goes out again (a duplicate the inbox absorbs), instead of
+   * holding the batch's transaction open if a confirm never comes. Default 30s.
+   */
+  confirmTimeoutMs?: number;
   /**
    * Fault injection for tests: runs after the batch's confirms and before it is marked. If it
    * throws, the transaction rolls back exactly as if the process had died at that point.
@@ -119,6 +126,28 @@ export function createPostgresOutboxSource(db: Db): OutboxSource {
   };
 }
 
+/** `Promise.allSettled`, except that what has not settled after `ms` counts as rejected. */
+async function settleWithin<T>(promises: readonly Promise<T>[], ms: number): Promise<PromiseSettledResult<T>[]> {
+  const results = new Array<PromiseSettledResult<T> | undefined>(promises.length);
+  const all = Promise.all(
+    promises.map((p, i) =>
+      p.then(
+        (value) => void (results[i] = { status: "fulfilled", value }),
+        (reason: unknown) => void (results[i] = { status: "rejected", reason }),
+      ),
+    ),
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  try {
+    await Promise.race([all, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+  // Array.from, not map: map would skip the holes, which are exactly the unsettled ones.
+  return Array.from(results, (r) => r ?? { status: "rejected", reason: unavailable(`no publisher confirm within ${ms}ms`) });
+}
+
 function missing(message: string): never {
   throw new Error(message);
 }
@@ -129,6 +158,7 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
   const source = opts.source ?? createPostgresOutboxSource(opts.db ?? missing("createOutboxRelay needs a db or a source"));
   const batchSize = opts.batchSize ?? 100;
   const pollIntervalMs = opts.pollIntervalMs ?? 1000;
+  const confirmTimeoutMs = opts.confirmTimeoutMs ?? 30_000;
   let stopped = true;
   let stopping = false;
   let wanted = false;
@@ -182,7 +212,7 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
       if (rows.length === 0) return [];
       // All publishes are issued before any confirm is awaited: one round trip per batch, and
       // the channel keeps them in outbox order.
-      const results = await Promise.allSettled(rows.map(publishRow));
+      const results = await settleWithin(rows.map(publishRow), confirmTimeoutMs);
       const confirmed = rows.filter((_, i) => results[i]?.status === "fulfilled").map((r) => r.eventId);
       const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
       if (opts.beforeMark) await opts.beforeMark(confirmed);

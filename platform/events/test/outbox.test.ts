@@ -95,6 +95,23 @@ describe("outbox and relay (PostgreSQL + RabbitMQ)", () => {
     await waitFor("three publishes seen", () => tap.ids.length === 3 || undefined);
   });
 
+  it("gives up on a confirm that never comes: the row stays unpublished and goes out on the next round", async () => {
+    // A publisher whose first publish is never confirmed (a broker that loses a confirm on a live channel).
+    let calls = 0;
+    const lossy: EventBus = { ...bus, publish: (envelope) => (++calls === 1 ? new Promise<void>(() => undefined) : bus.publish(envelope)) };
+    const r = createOutboxRelay({ db: edb.db, publisher: lossy, logger, batchSize: 10, pollIntervalMs: 100, confirmTimeoutMs: 300 });
+    relays.push(r);
+    await edb.db.tx(async (q) => {
+      await enqueueEvent(q, OrderPlacedSchema, orderPlaced("lost-confirm"));
+      await enqueueEvent(q, OrderPlacedSchema, orderPlaced("confirmed"));
+    });
+    await assert.rejects(r.drain(), /no publisher confirm within 300ms/);
+    assert.equal((await r.stats()).backlog, 1, "the confirmed row is marked, the unconfirmed one is not");
+    assert.equal(await r.drain(), 1);
+    assert.equal((await r.stats()).backlog, 0);
+    await waitFor("both events reached the exchange", () => tap.ids.length >= 2 || undefined);
+  });
+
   it("lets several relays share one outbox without publishing any row twice", async () => {
     const n = 120;
     await edb.db.tx(async (q) => {
