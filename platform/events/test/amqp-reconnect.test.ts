@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { uniqueName } from "../../testing/names.js";
 import { waitFor } from "../../testing/wait-for.js";
-import amqp from "amqplib";
+import amqp, { type Channel, type Options } from "amqplib";
 import { connectAmqpEventBus, createAmqpEventBus } from "../amqp-event-bus.js";
 import { createAmqpConnection, type AmqpConnection } from "../amqp-connection.js";
 import type { EventBus } from "../event-bus.js";
@@ -107,35 +107,65 @@ describe("supervised AMQP connection", () => {
     assert.ok(producer.isReady() && consumer.isReady());
   });
 
-  it("resolves a publish only once confirmed: after a cut, every confirmed message is in the queue", async () => {
-    const name = uniqueName("confirms");
-    const target = uniqueName("q_confirms");
+  /** A queue bound to the suite's exchange by `bindingKey`, through an admin connection of the test's own. */
+  async function scratchQueue(prefix: string, bindingKey: string, args: Options.AssertQueue = {}): Promise<{ queue: string; ch: Channel; drop(): Promise<void> }> {
+    const queue = uniqueName(prefix);
     const admin = await amqp.connect(amqpUrl);
     const ch = await admin.createChannel();
     await ch.assertExchange(exchange, "topic", { durable: true });
-    await ch.assertQueue(target, { durable: true });
-    await ch.bindQueue(target, exchange, "confirms.#");
+    await ch.assertQueue(queue, { durable: true, ...args });
+    await ch.bindQueue(queue, exchange, bindingKey);
+    return {
+      queue,
+      ch,
+      async drop() {
+        await ch.deleteQueue(queue);
+        await admin.close();
+      },
+    };
+  }
+
+  /**
+   * Keeps windows of 100 publishes (`publish(i)`) in flight on `connection` while the broker cuts
+   * it (found by its `name`), until the cut is done and some publish was rejected (or 20 windows
+   * after the cut saw none). Fails when a window does not settle within 10 s: a publish neither
+   * confirmed nor rejected.
+   */
+  async function publishThroughCut(connection: AmqpConnection, name: string, publish: (i: number) => Promise<void>): Promise<{ confirmed: number; rejected: number }> {
+    let confirmed = 0;
+    let rejected = 0;
+    let cutDone = false;
+    let windowsAfterCut = 0;
+    const cutting = closeBrokerConnections(name).finally(() => (cutDone = true));
+    while (!cutDone || (rejected === 0 && windowsAfterCut++ < 20)) {
+      const window = Array.from({ length: 100 }, (_, i) => publish(i));
+      let timer: NodeJS.Timeout | undefined;
+      const stuck = new Promise<"stuck">((resolve) => (timer = setTimeout(() => resolve("stuck"), 10_000)));
+      const results = await Promise.race([Promise.allSettled(window), stuck]);
+      clearTimeout(timer);
+      if (results === "stuck") assert.fail("a publish in flight at the cut was neither confirmed nor rejected");
+      for (const r of results) {
+        if (r.status === "fulfilled") confirmed++;
+        else rejected++;
+      }
+      // While disconnected, publishes reject without I/O: let the cut's own exit event through.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal(await cutting, 1);
+    return { confirmed, rejected };
+  }
+
+  it("resolves a publish only once confirmed: after a cut, every confirmed message is in the queue", async () => {
+    const name = uniqueName("confirms");
+    const target = await scratchQueue("q_confirms", "confirms.#");
     const connection = createAmqpConnection({ url: amqpUrl, logger, name });
     try {
       await connection.waitConnected();
-      let confirmed = 0;
-      let rejected = 0;
-      let cutDone = false;
-      const cutting = closeBrokerConnections(name).finally(() => (cutDone = true));
-      // Keep a window of publishes in flight until the cut has surely happened.
-      while (!cutDone || rejected === 0) {
-        const window = Array.from({ length: 50 }, (_, i) =>
-          connection.publish(exchange, "confirms.test", Buffer.from(String(i)), { persistent: true }),
-        );
-        for (const r of await Promise.allSettled(window)) {
-          if (r.status === "fulfilled") confirmed++;
-          else rejected++;
-        }
-        if (confirmed + rejected > 200_000) break;
-      }
-      assert.equal(await cutting, 1);
+      const { confirmed, rejected } = await publishThroughCut(connection, name, (i) =>
+        connection.publish(exchange, "confirms.test", Buffer.from(String(i)), { persistent: true }),
+      );
       assert.ok(rejected > 0, "publishes in flight at the cut were rejected, not reported as sent");
-      const { messageCount } = await ch.checkQueue(target);
+      const { messageCount } = await target.ch.checkQueue(target.queue);
       // A rejected publish may still have arrived (its confirm was lost with the connection): that
       // is the duplicate at-least-once allows. A confirmed one that did not arrive would be a loss.
       assert.ok(messageCount >= confirmed, `confirmed ${confirmed} but only ${messageCount} queued`);
@@ -144,8 +174,7 @@ describe("supervised AMQP connection", () => {
       assert.ok(connection.connectionCount() >= 2);
     } finally {
       await connection.close();
-      await ch.deleteQueue(target);
-      await admin.close();
+      await target.drop();
     }
   });
 
@@ -155,37 +184,17 @@ describe("supervised AMQP connection", () => {
     // channel's window of unconfirmed publishes. Every publish of the window must still end,
     // confirmed or rejected; one that never does would hold a relay's batch forever.
     const name = uniqueName("gaps");
-    const target = uniqueName("q_gaps");
-    const admin = await amqp.connect(amqpUrl);
-    const ch = await admin.createChannel();
-    await ch.assertExchange(exchange, "topic", { durable: true });
-    await ch.assertQueue(target, { durable: true, arguments: { "x-queue-type": "quorum" } });
-    await ch.bindQueue(target, exchange, "gaps.routed");
+    const target = await scratchQueue("q_gaps", "gaps.routed", { arguments: { "x-queue-type": "quorum" } });
     const connection = createAmqpConnection({ url: amqpUrl, logger, name });
     try {
       await connection.waitConnected();
-      let rejected = 0;
-      let cutDone = false;
-      const cutting = closeBrokerConnections(name).finally(() => (cutDone = true));
-      while (!cutDone || rejected === 0) {
-        const window = Array.from({ length: 100 }, (_, i) =>
-          connection.publish(exchange, i % 2 === 0 ? "gaps.routed" : "gaps.nowhere", Buffer.from(String(i)), { persistent: true }),
-        );
-        let timer: NodeJS.Timeout | undefined;
-        const stuck = new Promise<"stuck">((resolve) => (timer = setTimeout(() => resolve("stuck"), 10_000)));
-        const results = await Promise.race([Promise.allSettled(window), stuck]);
-        clearTimeout(timer);
-        assert.notEqual(results, "stuck", "a publish in flight at the cut was neither confirmed nor rejected");
-        if (results !== "stuck") rejected += results.filter((r) => r.status === "rejected").length;
-        // While disconnected, publishes reject without I/O: let the cut's own exit event through.
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-      assert.equal(await cutting, 1);
+      await publishThroughCut(connection, name, (i) =>
+        connection.publish(exchange, i % 2 === 0 ? "gaps.routed" : "gaps.nowhere", Buffer.from(String(i)), { persistent: true }),
+      );
       await connection.waitConnected();
     } finally {
       await connection.close();
-      await ch.deleteQueue(target);
-      await admin.close();
+      await target.drop();
     }
   });
 });
