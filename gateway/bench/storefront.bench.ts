@@ -119,7 +119,6 @@ async function main(): Promise<void> {
     await searchLatency("10k products");
     const topUp = Date.now();
     await seedLargeCatalog(catalogDb, LARGE);
-    await catalogDb.query("ANALYZE");
     console.log(`seeded ${LARGE} products in ${((Date.now() - topUp) / 1000).toFixed(1)} s`);
     await searchLatency(`${Math.round(LARGE / 1000)}k products`);
     console.log(`each kind alone at ${Math.round(LARGE / 1000)}k products, 1 in flight, ${KIND_CALLS} calls:`);
