@@ -1,9 +1,9 @@
 // The rules of reservations as plain functions: what a valid request is, when a repeated
-// ReserveStock is the same request, and what Commit and Release do in each state. Every
+// ReserveStock is the same request, and what Commit, Release and Restock do in each state. Every
 // operation is idempotent by order id; these decide "no-op", "do it" or "refuse".
 import { Code, failedPrecondition, fieldError, ShopError } from "../../platform/errors.js";
 
-export type ReservationStatus = "active" | "committed" | "released" | "expired";
+export type ReservationStatus = "active" | "committed" | "released" | "expired" | "restocked";
 
 export interface ReservationLine {
   readonly sku: string;
@@ -81,6 +81,7 @@ export function commitDecision(r: StoredReservation, now: Date): CommitDecision 
       return "unchanged";
     case "released":
     case "expired":
+    case "restocked":
       throw notCommittable(r);
     case "active":
       return r.expiresAt.getTime() <= now.getTime() ? "expire" : "commit";
@@ -88,7 +89,7 @@ export function commitDecision(r: StoredReservation, now: Date): CommitDecision 
 }
 
 export function notCommittable(r: StoredReservation): ShopError {
-  const why = r.status === "expired" ? "expired" : `was released (${r.releaseReason})`;
+  const why = r.status === "expired" ? "expired" : r.status === "restocked" ? `was restocked (${r.releaseReason})` : `was released (${r.releaseReason})`;
   return failedPrecondition(`the reservation for order ${r.orderId} ${why}; its stock is no longer held`);
 }
 
@@ -103,7 +104,25 @@ export function releaseDecision(r: StoredReservation): ReleaseDecision {
     case "expired":
       return "unchanged";
     case "committed":
-      throw failedPrecondition(`the reservation for order ${r.orderId} is committed; sold units come back as a stock adjustment (a return)`);
+    case "restocked":
+      throw failedPrecondition(`the reservation for order ${r.orderId} is ${r.status}; sold units come back by RestockReservation (a cancellation) or a stock adjustment (a return)`);
+  }
+}
+
+export type RestockDecision = "restock" | "unchanged";
+
+/** Only sold units go back on hand, once; held ones are released instead. */
+export function restockDecision(r: StoredReservation): RestockDecision {
+  switch (r.status) {
+    case "committed":
+      return "restock";
+    case "restocked":
+      return "unchanged";
+    case "active":
+      throw failedPrecondition(`the reservation for order ${r.orderId} is still held; release it instead of restocking`);
+    case "released":
+    case "expired":
+      throw failedPrecondition(`the reservation for order ${r.orderId} ${r.status === "expired" ? "expired" : "was released"}; it sold nothing to restock`);
   }
 }
 

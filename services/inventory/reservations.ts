@@ -14,6 +14,7 @@ import {
   notCommittable,
   releaseDecision,
   replayedReservation,
+  restockDecision,
   shortageError,
   type ReservationLine,
   type ReservationStatus,
@@ -44,6 +45,8 @@ export interface Reservations {
   commit(orderId: string): Promise<StoredReservation>;
   /** Undefined when the order had no reservation (which still succeeds). */
   release(orderId: string, reason: string): Promise<StoredReservation | undefined>;
+  /** A committed reservation's units back on hand; NOT_FOUND for an unknown order. */
+  restock(orderId: string, reason: string): Promise<StoredReservation>;
   list(req: { pageSize: number; pageToken: string; status: ReservationStatus | undefined; sku: string }): Promise<ReservationPage>;
   /** Expires up to `limit` due reservations in one transaction; returns how many. */
   expireDue(limit: number): Promise<number>;
@@ -207,6 +210,21 @@ export function createReservations(deps: ReservationsDeps): Reservations {
         await tx.setStatus(orderId, "released", reason, now);
         return { ...r, status: "released", releaseReason: reason };
       });
+    },
+
+    async restock(rawOrderId, reason) {
+      const orderId = rawOrderId.toLowerCase();
+      const r = await store.transact(async (tx) => {
+        const now = clock();
+        const r = await tx.lock(orderId);
+        if (!r) return undefined;
+        if (restockDecision(r) === "unchanged") return r;
+        for (const line of bySku(r.lines)) await tx.stockChanged(await tx.restockUnits(line.sku, line.quantity, now), "restocked");
+        await tx.setStatus(orderId, "restocked", reason, now);
+        return { ...r, status: "restocked" as const, releaseReason: reason };
+      });
+      if (!r) throw notFound("reservation for order", orderId);
+      return r;
     },
 
     async list(req) {

@@ -25,6 +25,7 @@ const statuses: Record<Status, ReservationStatus> = {
   committed: ReservationStatus.COMMITTED,
   released: ReservationStatus.RELEASED,
   expired: ReservationStatus.EXPIRED,
+  restocked: ReservationStatus.RESTOCKED,
 };
 
 const statusFilter = (s: ReservationStatus): Status | undefined =>
@@ -73,6 +74,9 @@ export function createInventoryService({ stock, reservations }: InventoryService
     async releaseReservation(req) {
       const released = await reservations.release(req.orderId, req.reason);
       return { reservation: released && reservationProto(released) };
+    },
+    async restockReservation(req) {
+      return { reservation: reservationProto(await reservations.restock(req.orderId, req.reason)) };
     },
     async adjustStock(req, ctx) {
       // ADMIN: the platform already refused anyone without the role; the actor goes to the history.

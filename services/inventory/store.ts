@@ -12,7 +12,7 @@ import type { ReservationLine, ReservationStatus, StoredReservation } from "./re
 import { available, type StockLevel } from "./stock-rules.js";
 
 /** StockChanged.reason values (events.proto). */
-export type StockChangeReason = "adjustment" | "reserved" | "committed" | "released" | "expired";
+export type StockChangeReason = "adjustment" | "reserved" | "committed" | "released" | "expired" | "restocked";
 
 interface StockRow {
   sku: string;
@@ -109,6 +109,8 @@ export interface InventoryTx {
   sellUnits(sku: string, units: number, now: Date): Promise<StockLevel>;
   /** Reserved units become available again. */
   unreserveUnits(sku: string, units: number, now: Date): Promise<StockLevel>;
+  /** Sold units are back on hand (and available). */
+  restockUnits(sku: string, units: number, now: Date): Promise<StockLevel>;
   setStatus(orderId: string, status: ReservationStatus, releaseReason: string, now: Date): Promise<void>;
   /** A lineless RELEASED reservation (see reservation-rules.ts `isTombstone`); false if the order has one already. */
   tombstone(orderId: string, reason: string, now: Date): Promise<boolean>;
@@ -194,6 +196,7 @@ function inventoryTx(q: Queryable): InventoryTx {
 
     sellUnits: (sku, units, now) => moveUnits(q, sku, -units, -units, now),
     unreserveUnits: (sku, units, now) => moveUnits(q, sku, 0, -units, now),
+    restockUnits: (sku, units, now) => moveUnits(q, sku, units, 0, now),
 
     async setStatus(orderId, status, releaseReason, now) {
       await q.query("UPDATE reservations SET status = $2, release_reason = $3, updated_at = $4 WHERE order_id = $1", [orderId, status, releaseReason, now]);

@@ -176,9 +176,14 @@ export function createSagaRunner(opts: SagaOptions): SagaRunner {
         if (!ran("authorize_payment") || !charged) return done();
         return settlePayment(o);
       case "release_stock":
-        // Committed units are sold: the inventory takes them back only as a stock adjustment
-        // (an operator's, on receiving the parcel), never as a release.
-        if (!ran("reserve_stock") || history.get("commit_stock")?.status === "done") return done();
+        if (!ran("reserve_stock")) return done();
+        // Committed units are sold. A cancellation (allowed only before the parcel leaves)
+        // puts them back on hand; after a return they come back as a stock adjustment, an
+        // operator's on receiving the parcel. A checkout never compensates past its commit.
+        if (history.get("commit_stock")?.status === "done") {
+          if (o.saga.kind === "cancel") await inventory.restock(o.id, compensationReason(o));
+          return done();
+        }
         await inventory.release(o.id, compensationReason(o));
         return done();
     }

@@ -347,7 +347,7 @@ describe("Helm chart charts/shop", () => {
         const contract = grpcWorkloads.find((w) => w.name === target)!.grpcService!;
         for (const m of methods) assert.ok(policy.get(target)!.get(caller)?.has(`/${contract}/${m}`), `${caller} may not call ${target}.${m}`);
       };
-      expect("inventory", "order", ["ReserveStock", "CommitReservation", "ReleaseReservation"]);
+      expect("inventory", "order", ["ReserveStock", "CommitReservation", "ReleaseReservation", "RestockReservation"]);
       expect("payment", "order", ["AuthorizePayment", "CapturePayment", "VoidPayment", "RefundPayment"]);
       expect("promotion", "order", ["EvaluateCart", "RedeemPromotions", "ReleaseRedemptions"]);
       expect("shipping", "order", ["QuoteShipping"]);

@@ -252,6 +252,31 @@ describe("checkout end to end (every service its own process, real PostgreSQL, R
     assert.equal((again.body["order"] as Order).id, orderId, "a later replay returns the same order");
   });
 
+  it("puts a cancelled order's units back on the shelf and refunds it in full: the catalog shows the SKU in stock again", async () => {
+    const sku = await stockedProduct(shop, admin, "Last teapot", 3900, 1);
+    const buyer = await register(shop);
+    await fillCart(buyer.accessToken, sku, 1);
+    const res = await shop.api(`${ORDER}/PlaceOrder`, placeOrderRequest(await card(shop, buyer.accessToken)), { token: buyer.accessToken });
+    const placed = await settledOrder(buyer.accessToken, res);
+    assert.ok(placed && wasConfirmed(placed.status), JSON.stringify(res.body));
+    assert.deepEqual(await available(sku), { on_hand: 0, reserved: 0 });
+    const catalogInStock = async () => (await sql<{ in_stock: boolean }>(shop, "SELECT in_stock FROM catalog.products p JOIN catalog.skus s ON s.product_id = p.id WHERE s.code = $1", [sku]))[0]?.in_stock;
+    await waitFor("the catalog to see the SKU sold out", async () => ((await catalogInStock()) === false ? true : undefined), { timeoutMs: 20_000, intervalMs: 100 });
+
+    const cancelled = await shop.api(`${ORDER}/CancelOrder`, { orderId: placed.id, reason: "ordered twice" }, { token: buyer.accessToken });
+    assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+    await waitFor("the cancel saga to finish", async () =>
+      (await sql(shop, "SELECT 1 FROM \"order\".orders WHERE id = $1 AND saga_kind = 'cancel' AND saga_done", [placed.id])).length > 0 ? true : undefined,
+      { timeoutMs: 30_000, intervalMs: 100 });
+    assert.deepEqual(await available(sku), { on_hand: 1, reserved: 0 });
+    const [reservation] = await sql<{ status: string; release_reason: string }>(shop, "SELECT status, release_reason FROM inventory.reservations WHERE order_id = $1", [placed.id]);
+    assert.equal(reservation?.status, "restocked");
+    const refunds = await sql<{ amount_minor: string }>(shop, "SELECT amount_minor FROM payment.ledger_transactions WHERE order_id = $1 AND kind = 'refund'", [placed.id]);
+    assert.deepEqual(refunds.map((r) => Number(r.amount_minor)), [Number(placed.totals.total.amountMinor)]);
+    await waitFor("the catalog to see the SKU in stock again", async () => ((await catalogInStock()) === true ? true : undefined), { timeoutMs: 20_000, intervalMs: 100 });
+    assert.deepEqual(await unbalancedLedgerTransactions(), []);
+  });
+
   describe("the order service killed (SIGKILL-like exit) at each saga step, then restarted", () => {
     const points = ["order_created", "reserve_stock:called", "authorize_payment:called", "redeem_promotions", "capture_payment:called", "commit_stock:called"];
     after(() => shop.restart("order"));

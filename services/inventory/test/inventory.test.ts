@@ -210,7 +210,7 @@ describe("inventory service (real PostgreSQL)", () => {
     });
   });
 
-  describe("commit and release", () => {
+  describe("commit, release and restock", () => {
     async function reserved(units = 2): Promise<{ sku: string; id: string; r: Reservation }> {
       const sku = await stockedSku(inv, 10);
       const id = orderId();
@@ -258,6 +258,35 @@ describe("inventory service (real PostgreSQL)", () => {
       // A replayed Reserve returns the released reservation: the order does not hold stock again.
       assert.equal((await client.reserveStock({ orderId: id, lines: [{ sku, quantity: 3 }] })).reservation!.status, ReservationStatus.RELEASED);
       assert.deepEqual(await levels(sku), [[sku, 10, 0, 10]]);
+    });
+
+    it("restock puts a committed order's units back on hand with the reason, once; only a committed reservation restocks", async () => {
+      const { sku, id } = await reserved(3);
+      assert.equal((await rejectionOf(client.restockReservation({ orderId: id, reason: "order_cancel" }))).code, Code.FAILED_PRECONDITION, "held units are released, not restocked");
+      await client.commitReservation({ orderId: id });
+      assert.deepEqual(await levels(sku), [[sku, 7, 0, 7]]);
+      const mark = await outboxMark(inv.db);
+      const restocked = (await client.restockReservation({ orderId: id, reason: "order_cancel" })).reservation!;
+      assert.deepEqual([restocked.status, restocked.releaseReason], [ReservationStatus.RESTOCKED, "order_cancel"]);
+      assert.deepEqual(await levels(sku), [[sku, 10, 0, 10]]);
+      const changed = await outboxEvents(inv.db, StockChangedSchema, mark);
+      assert.deepEqual(changed.map((e) => [e.sku, e.onHand, e.reserved, e.available, e.reason]), [[sku, 10, 0, 10, "restocked"]]);
+
+      const mark2 = await outboxMark(inv.db);
+      assert.deepEqual((await client.restockReservation({ orderId: id, reason: "again" })).reservation, restocked, "a replay is a no-op: first reason kept");
+      assert.deepEqual(await levels(sku), [[sku, 10, 0, 10]]);
+      assert.deepEqual(await outboxTypes(inv.db, mark2), []);
+      for (const refused of [client.commitReservation({ orderId: id }), client.releaseReservation({ orderId: id, reason: "x" })]) {
+        assert.equal((await rejectionOf(refused)).code, Code.FAILED_PRECONDITION);
+      }
+      const listed = await client.listReservations({ status: ReservationStatus.RESTOCKED, sku, pageSize: 10 }, inv.admin);
+      assert.deepEqual(listed.reservations.map((r) => r.orderId), [id]);
+
+      const released = await reserved(1);
+      await client.releaseReservation({ orderId: released.id, reason: "payment_declined" });
+      assert.equal((await rejectionOf(client.restockReservation({ orderId: released.id, reason: "order_cancel" }))).code, Code.FAILED_PRECONDITION);
+      assert.equal((await rejectionOf(client.restockReservation({ orderId: orderId(), reason: "order_cancel" }))).code, Code.NOT_FOUND);
+      assert.equal((await rejectionOf(client.restockReservation({ orderId: id, reason: "" }))).code, Code.INVALID_ARGUMENT);
     });
 
     it("releasing an order that never reserved succeeds, and a Reserve arriving after it holds nothing", async () => {

@@ -379,18 +379,22 @@ describe("order service: checkout saga (real PostgreSQL, gRPC doubles of every p
   });
 
   describe("after checkout", () => {
-    it("cancelling before shipment refunds in full, releases the coupon and emits OrderCancelled; again is a no-op", async () => {
+    it("cancelling before shipment refunds in full, restocks, releases the coupon and emits OrderCancelled; again is a no-op", async () => {
       const shirt = stockedSku(peers, 3000n);
       const code = `CXL${randomUUID().slice(0, 6)}`.toUpperCase();
       peers.promotion.add({ code, percentBps: 1000 });
-      const s = await shopperWith({ [shirt]: 1 });
+      const s = await shopperWith({ [shirt]: 2 });
+      const stocked = peers.inventory.stock.get(shirt);
       const placed = (await place(s, { couponCodes: [code] })).order!;
+      assert.equal(peers.inventory.stock.get(shirt), stocked! - 2);
       const cancelled = (await client.cancelOrder({ orderId: placed.id, reason: "changed my mind" }, s.call)).order!;
       assert.equal(cancelled.status, OrderStatus.CANCELLED);
       assert.equal(cancelled.statusHistory.at(-1)?.reason, "changed my mind");
       const [payment] = peers.payment.ofOrder(placed.id);
       assert.equal(payment?.status, PaymentStatus.REFUNDED);
       assert.ok(peers.promotion.released.includes(placed.id));
+      assert.equal(peers.inventory.reservations.get(placed.id)?.status, "restocked");
+      assert.equal(peers.inventory.stock.get(shirt), stocked);
       const [event] = (await outboxEvents(db, OrderCancelledSchema)).filter((e) => e.orderId === placed.id);
       assert.equal(event?.refundedAmount?.amountMinor, placed.totals?.total?.amountMinor);
       assert.equal(event?.reason, "changed my mind");
@@ -398,6 +402,7 @@ describe("order service: checkout saga (real PostgreSQL, gRPC doubles of every p
       const again = (await client.cancelOrder({ orderId: placed.id }, s.call)).order!;
       assert.equal(again.status, OrderStatus.CANCELLED);
       assert.equal(peers.payment.callsOf("refundPayment").filter((c) => c["paymentId"] === payment?.id).length, 1);
+      assert.equal(peers.inventory.callsOf("restockReservation").filter((c) => c["orderId"] === placed.id).length, 1);
     });
 
     it("walks fulfilment, a return and a refund, refusing moves the state machine forbids", async () => {
@@ -420,6 +425,8 @@ describe("order service: checkout saga (real PostgreSQL, gRPC doubles of every p
       const refunded = await move(OrderStatus.REFUNDED, "refund issued");
       assert.equal(refunded.status, OrderStatus.REFUNDED);
       assert.equal(peers.payment.ofOrder(placed.id)[0]?.status, PaymentStatus.REFUNDED);
+      // A return's goods come back as a stock adjustment when the parcel arrives, not by the saga.
+      assert.equal(peers.inventory.reservations.get(placed.id)?.status, "committed");
 
       assert.deepEqual(refunded.statusHistory.map((h) => h.status), [
         OrderStatus.PENDING,

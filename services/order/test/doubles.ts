@@ -27,7 +27,7 @@ export type { Call, Double } from "../../../platform/testing/grpc-double.js";
 export interface InventoryDouble extends Double {
   /** Units available per SKU (reserved units are taken off). */
   readonly stock: Map<string, number>;
-  readonly reservations: Map<string, { lines: { sku: string; quantity: number }[]; status: "active" | "committed" | "released" }>;
+  readonly reservations: Map<string, { lines: { sku: string; quantity: number }[]; status: "active" | "committed" | "released" | "restocked" }>;
 }
 
 export async function startInventoryDouble(): Promise<InventoryDouble> {
@@ -35,7 +35,7 @@ export async function startInventoryDouble(): Promise<InventoryDouble> {
   const reservations: InventoryDouble["reservations"] = new Map();
   const reservation = (orderId: string) => {
     const r = reservations.get(orderId);
-    return r ? { orderId, lines: r.lines, status: { active: 1, committed: 2, released: 3 }[r.status] } : undefined;
+    return r ? { orderId, lines: r.lines, status: { active: 1, committed: 2, released: 3, restocked: 5 }[r.status] } : undefined;
   };
   const d = await serveDouble(InventoryService, {
     reserveStock: async (req) => {
@@ -62,10 +62,20 @@ export async function startInventoryDouble(): Promise<InventoryDouble> {
     releaseReservation: async (req) => {
       const r = reservations.get(req.orderId);
       if (!r) return {};
-      if (r.status === "committed") throw new ShopError(Code.FAILED_PRECONDITION, "the reservation is committed");
+      if (r.status === "committed" || r.status === "restocked") throw new ShopError(Code.FAILED_PRECONDITION, `the reservation is ${r.status}`);
       if (r.status === "active") {
         for (const l of r.lines) stock.set(l.sku, (stock.get(l.sku) ?? 0) + l.quantity);
         r.status = "released";
+      }
+      return { reservation: reservation(req.orderId) };
+    },
+    restockReservation: async (req) => {
+      const r = reservations.get(req.orderId);
+      if (!r) throw new ShopError(Code.NOT_FOUND, "no reservation");
+      if (r.status !== "committed" && r.status !== "restocked") throw new ShopError(Code.FAILED_PRECONDITION, `the reservation is ${r.status}`);
+      if (r.status === "committed") {
+        for (const l of r.lines) stock.set(l.sku, (stock.get(l.sku) ?? 0) + l.quantity);
+        r.status = "restocked";
       }
       return { reservation: reservation(req.orderId) };
     },

@@ -15,7 +15,7 @@ export const file_shop_inventory_v1_events: GenFile = /*@__PURE__*/
   fileDesc("Ch5zaG9wL2ludmVudG9yeS92MS9ldmVudHMucHJvdG8SEXNob3AuaW52ZW50b3J5LnYxImEKDFN0b2NrQ2hhbmdlZBILCgNza3UYASABKAkSDwoHb25faGFuZBgCIAEoBRIQCghyZXNlcnZlZBgDIAEoBRIRCglhdmFpbGFibGUYBCABKAUSDgoGcmVhc29uGAUgASgJIkcKCFN0b2NrTG93EgsKA3NrdRgBIAEoCRIRCglhdmFpbGFibGUYAiABKAUSGwoTbG93X3N0b2NrX3RocmVzaG9sZBgDIAEoBSJZChJSZXNlcnZhdGlvbkV4cGlyZWQSEAoIb3JkZXJfaWQYASABKAkSMQoFbGluZXMYAiADKAsyIi5zaG9wLmludmVudG9yeS52MS5SZXNlcnZhdGlvbkxpbmViBnByb3RvMw", [file_shop_inventory_v1_inventory]);
 
 /**
- * Stock of a SKU changed (adjustment, commit, release, expiry). Catalog keeps its in_stock flag
+ * Stock of a SKU changed (adjustment, commit, release, expiry, restock). Catalog keeps its in_stock flag
  * from these. Carries absolute numbers, not deltas, so a consumer that missed or reordered
  * events converges anyway.
  *
@@ -43,7 +43,7 @@ export type StockChanged = Message<"shop.inventory.v1.StockChanged"> & {
   available: number;
 
   /**
-   * "adjustment", "reserved", "committed", "released", "expired".
+   * "adjustment", "reserved", "committed", "released", "expired", "restocked".
    *
    * @generated from field: string reason = 5;
    */

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/inventory/v1/inventory.proto.
  */
 export const file_shop_inventory_v1_inventory: GenFile = /*@__PURE__*/
-  fileDesc("CiFzaG9wL2ludmVudG9yeS92MS9pbnZlbnRvcnkucHJvdG8SEXNob3AuaW52ZW50b3J5LnYxIp0BCgpTdG9ja0xldmVsEgsKA3NrdRgBIAEoCRIPCgdvbl9oYW5kGAIgASgFEhAKCHJlc2VydmVkGAMgASgFEhEKCWF2YWlsYWJsZRgEIAEoBRIbChNsb3dfc3RvY2tfdGhyZXNob2xkGAUgASgFEi8KC3VwZGF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJHCg9SZXNlcnZhdGlvbkxpbmUSFgoDc2t1GAEgASgJQgm6SAZyBBABGEASHAoIcXVhbnRpdHkYAiABKAVCCrpIBxoFGOgHKAEiggIKC1Jlc2VydmF0aW9uEhAKCG9yZGVyX2lkGAEgASgJEjEKBWxpbmVzGAIgAygLMiIuc2hvcC5pbnZlbnRvcnkudjEuUmVzZXJ2YXRpb25MaW5lEjQKBnN0YXR1cxgDIAEoDjIkLnNob3AuaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uU3RhdHVzEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOcmVsZWFzZV9yZWFzb24YBiABKAkiQgoNU3RvY2tTaG9ydGFnZRILCgNza3UYASABKAkSEQoJcmVxdWVzdGVkGAIgASgFEhEKCWF2YWlsYWJsZRgDIAEoBSIpCg9HZXRTdG9ja1JlcXVlc3QSFgoDc2t1GAEgASgJQgm6SAZyBBABGEAiQAoQR2V0U3RvY2tSZXNwb25zZRIsCgVzdG9jaxgBIAEoCzIdLnNob3AuaW52ZW50b3J5LnYxLlN0b2NrTGV2ZWwiOwoUQmF0Y2hHZXRTdG9ja1JlcXVlc3QSIwoEc2t1cxgBIAMoCUIVukgSkgEPCAEQyAEYASIGcgQQARhAIkUKFUJhdGNoR2V0U3RvY2tSZXNwb25zZRIsCgVzdG9jaxgBIAMoCzIdLnNob3AuaW52ZW50b3J5LnYxLlN0b2NrTGV2ZWwipwEKE1Jlc2VydmVTdG9ja1JlcXVlc3QSGgoIb3JkZXJfaWQYASABKAlCCLpIBXIDsAEBEj0KBWxpbmVzGAIgAygLMiIuc2hvcC5pbnZlbnRvcnkudjEuUmVzZXJ2YXRpb25MaW5lQgq6SAeSAQQIARBkEjUKA3R0bBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkINukgKqgEHIgMIkBwyACJLChRSZXNlcnZlU3RvY2tSZXNwb25zZRIzCgtyZXNlcnZhdGlvbhgBIAEoCzIeLnNob3AuaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uIjYKGENvbW1pdFJlc2VydmF0aW9uUmVxdWVzdBIaCghvcmRlcl9pZBgBIAEoCUIIukgFcgOwAQEiUAoZQ29tbWl0UmVzZXJ2YXRpb25SZXNwb25zZRIzCgtyZXNlcnZhdGlvbhgBIAEoCzIeLnNob3AuaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uIlMKGVJlbGVhc2VSZXNlcnZhdGlvblJlcXVlc3QSGgoIb3JkZXJfaWQYASABKAlCCLpIBXIDsAEBEhoKBnJlYXNvbhgCIAEoCUIKukgHcgUQARjIASJRChpSZWxlYXNlUmVzZXJ2YXRpb25SZXNwb25zZRIzCgtyZXNlcnZhdGlvbhgBIAEoCzIeLnNob3AuaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uIrIBChJBZGp1c3RTdG9ja1JlcXVlc3QSFgoDc2t1GAEgASgJQgm6SAZyBBABGEASJQoFZGVsdGEYAiABKAVCFrpIExoROAAYwIQ9KMD7wv///////wESGgoGcmVhc29uGAMgASgJQgq6SAdyBRABGMgBEikKE2xvd19zdG9ja190aHJlc2hvbGQYBCABKAVCB7pIBBoCKABIAIgBAUIWChRfbG93X3N0b2NrX3RocmVzaG9sZCJDChNBZGp1c3RTdG9ja1Jlc3BvbnNlEiwKBXN0b2NrGAEgASgLMh0uc2hvcC5pbnZlbnRvcnkudjEuU3RvY2tMZXZlbCKrAQoXTGlzdFJlc2VydmF0aW9uc1JlcXVlc3QSHAoJcGFnZV9zaXplGAEgASgFQgm6SAYaBBhkKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYgAgSPgoGc3RhdHVzGAMgASgOMiQuc2hvcC5pbnZlbnRvcnkudjEuUmVzZXJ2YXRpb25TdGF0dXNCCLpIBYIBAhABEhQKA3NrdRgEIAEoCUIHukgEcgIYQCJpChhMaXN0UmVzZXJ2YXRpb25zUmVzcG9uc2USNAoMcmVzZXJ2YXRpb25zGAEgAygLMh4uc2hvcC5pbnZlbnRvcnkudjEuUmVzZXJ2YXRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJKrkBChFSZXNlcnZhdGlvblN0YXR1cxIiCh5SRVNFUlZBVElPTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIdChlSRVNFUlZBVElPTl9TVEFUVVNfQUNUSVZFEAESIAocUkVTRVJWQVRJT05fU1RBVFVTX0NPTU1JVFRFRBACEh8KG1JFU0VSVkFUSU9OX1NUQVRVU19SRUxFQVNFRBADEh4KGlJFU0VSVkFUSU9OX1NUQVRVU19FWFBJUkVEEAQylgYKEEludmVudG9yeVNlcnZpY2USXAoIR2V0U3RvY2sSIi5zaG9wLmludmVudG9yeS52MS5HZXRTdG9ja1JlcXVlc3QaIy5zaG9wLmludmVudG9yeS52MS5HZXRTdG9ja1Jlc3BvbnNlIgeQAgHI8xgEEmsKDUJhdGNoR2V0U3RvY2sSJy5zaG9wLmludmVudG9yeS52MS5CYXRjaEdldFN0b2NrUmVxdWVzdBooLnNob3AuaW52ZW50b3J5LnYxLkJhdGNoR2V0U3RvY2tSZXNwb25zZSIHkAIByPMYBBJoCgxSZXNlcnZlU3RvY2sSJi5zaG9wLmludmVudG9yeS52MS5SZXNlcnZlU3RvY2tSZXF1ZXN0Gicuc2hvcC5pbnZlbnRvcnkudjEuUmVzZXJ2ZVN0b2NrUmVzcG9uc2UiB5ACAsjzGAQSdwoRQ29tbWl0UmVzZXJ2YXRpb24SKy5zaG9wLmludmVudG9yeS52MS5Db21taXRSZXNlcnZhdGlvblJlcXVlc3QaLC5zaG9wLmludmVudG9yeS52MS5Db21taXRSZXNlcnZhdGlvblJlc3BvbnNlIgeQAgLI8xgEEnoKElJlbGVhc2VSZXNlcnZhdGlvbhIsLnNob3AuaW52ZW50b3J5LnYxLlJlbGVhc2VSZXNlcnZhdGlvblJlcXVlc3QaLS5zaG9wLmludmVudG9yeS52MS5SZWxlYXNlUmVzZXJ2YXRpb25SZXNwb25zZSIHkAICyPMYBBJiCgtBZGp1c3RTdG9jaxIlLnNob3AuaW52ZW50b3J5LnYxLkFkanVzdFN0b2NrUmVxdWVzdBomLnNob3AuaW52ZW50b3J5LnYxLkFkanVzdFN0b2NrUmVzcG9uc2UiBMjzGAMSdAoQTGlzdFJlc2VydmF0aW9ucxIqLnNob3AuaW52ZW50b3J5LnYxLkxpc3RSZXNlcnZhdGlvbnNSZXF1ZXN0Gisuc2hvcC5pbnZlbnRvcnkudjEuTGlzdFJlc2VydmF0aW9uc1Jlc3BvbnNlIgeQAgHI8xgDYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_timestamp, file_shop_common_v1_access]);
+  fileDesc("CiFzaG9wL2ludmVudG9yeS92MS9pbnZlbnRvcnkucHJvdG8SEXNob3AuaW52ZW50b3J5LnYxIp0BCgpTdG9ja0xldmVsEgsKA3NrdRgBIAEoCRIPCgdvbl9oYW5kGAIgASgFEhAKCHJlc2VydmVkGAMgASgFEhEKCWF2YWlsYWJsZRgEIAEoBRIbChNsb3dfc3RvY2tfdGhyZXNob2xkGAUgASgFEi8KC3VwZGF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJHCg9SZXNlcnZhdGlvbkxpbmUSFgoDc2t1GAEgASgJQgm6SAZyBBABGEASHAoIcXVhbnRpdHkYAiABKAVCCrpIBxoFGOgHKAEiggIKC1Jlc2VydmF0aW9uEhAKCG9yZGVyX2lkGAEgASgJEjEKBWxpbmVzGAIgAygLMiIuc2hvcC5pbnZlbnRvcnkudjEuUmVzZXJ2YXRpb25MaW5lEjQKBnN0YXR1cxgDIAEoDjIkLnNob3AuaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uU3RhdHVzEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOcmVsZWFzZV9yZWFzb24YBiABKAkiQgoNU3RvY2tTaG9ydGFnZRILCgNza3UYASABKAkSEQoJcmVxdWVzdGVkGAIgASgFEhEKCWF2YWlsYWJsZRgDIAEoBSIpCg9HZXRTdG9ja1JlcXVlc3QSFgoDc2t1GAEgASgJQgm6SAZyBBABGEAiQAoQR2V0U3RvY2tSZXNwb25zZRIsCgVzdG9jaxgBIAEoCzIdLnNob3AuaW52ZW50b3J5LnYxLlN0b2NrTGV2ZWwiOwoUQmF0Y2hHZXRTdG9ja1JlcXVlc3QSIwoEc2t1cxgBIAMoCUIVukgSkgEPCAEQyAEYASIGcgQQARhAIkUKFUJhdGNoR2V0U3RvY2tSZXNwb25zZRIsCgVzdG9jaxgBIAMoCzIdLnNob3AuaW52ZW50b3J5LnYxLlN0b2NrTGV2ZWwipwEKE1Jlc2VydmVTdG9ja1JlcXVlc3QSGgoIb3JkZXJfaWQYASABKAlCCLpIBXIDsAEBEj0KBWxpbmVzGAIgAygLMiIuc2hvcC5pbnZlbnRvcnkudjEuUmVzZXJ2YXRpb25MaW5lQgq6SAeSAQQIARBkEjUKA3R0bBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkINukgKqgEHIgMIkBwyACJLChRSZXNlcnZlU3RvY2tSZXNwb25zZRIzCgtyZXNlcnZhdGlvbhgBIAEoCzIeLnNob3AuaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uIjYKGENvbW1pdFJlc2VydmF0aW9uUmVxdWVzdBIaCghvcmRlcl9pZBgBIAEoCUIIukgFcgOwAQEiUAoZQ29tbWl0UmVzZXJ2YXRpb25SZXNwb25zZRIzCgtyZXNlcnZhdGlvbhgBIAEoCzIeLnNob3AuaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uIlMKGVJlbGVhc2VSZXNlcnZhdGlvblJlcXVlc3QSGgoIb3JkZXJfaWQYASABKAlCCLpIBXIDsAEBEhoKBnJlYXNvbhgCIAEoCUIKukgHcgUQARjIASJRChpSZWxlYXNlUmVzZXJ2YXRpb25SZXNwb25zZRIzCgtyZXNlcnZhdGlvbhgBIAEoCzIeLnNob3AuaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uIlMKGVJlc3RvY2tSZXNlcnZhdGlvblJlcXVlc3QSGgoIb3JkZXJfaWQYASABKAlCCLpIBXIDsAEBEhoKBnJlYXNvbhgCIAEoCUIKukgHcgUQARjIASJRChpSZXN0b2NrUmVzZXJ2YXRpb25SZXNwb25zZRIzCgtyZXNlcnZhdGlvbhgBIAEoCzIeLnNob3AuaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uIrIBChJBZGp1c3RTdG9ja1JlcXVlc3QSFgoDc2t1GAEgASgJQgm6SAZyBBABGEASJQoFZGVsdGEYAiABKAVCFrpIExoROAAYwIQ9KMD7wv///////wESGgoGcmVhc29uGAMgASgJQgq6SAdyBRABGMgBEikKE2xvd19zdG9ja190aHJlc2hvbGQYBCABKAVCB7pIBBoCKABIAIgBAUIWChRfbG93X3N0b2NrX3RocmVzaG9sZCJDChNBZGp1c3RTdG9ja1Jlc3BvbnNlEiwKBXN0b2NrGAEgASgLMh0uc2hvcC5pbnZlbnRvcnkudjEuU3RvY2tMZXZlbCKrAQoXTGlzdFJlc2VydmF0aW9uc1JlcXVlc3QSHAoJcGFnZV9zaXplGAEgASgFQgm6SAYaBBhkKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYgAgSPgoGc3RhdHVzGAMgASgOMiQuc2hvcC5pbnZlbnRvcnkudjEuUmVzZXJ2YXRpb25TdGF0dXNCCLpIBYIBAhABEhQKA3NrdRgEIAEoCUIHukgEcgIYQCJpChhMaXN0UmVzZXJ2YXRpb25zUmVzcG9uc2USNAoMcmVzZXJ2YXRpb25zGAEgAygLMh4uc2hvcC5pbnZlbnRvcnkudjEuUmVzZXJ2YXRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJKtsBChFSZXNlcnZhdGlvblN0YXR1cxIiCh5SRVNFUlZBVElPTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIdChlSRVNFUlZBVElPTl9TVEFUVVNfQUNUSVZFEAESIAocUkVTRVJWQVRJT05fU1RBVFVTX0NPTU1JVFRFRBACEh8KG1JFU0VSVkFUSU9OX1NUQVRVU19SRUxFQVNFRBADEh4KGlJFU0VSVkFUSU9OX1NUQVRVU19FWFBJUkVEEAQSIAocUkVTRVJWQVRJT05fU1RBVFVTX1JFU1RPQ0tFRBAFMpIHChBJbnZlbnRvcnlTZXJ2aWNlElwKCEdldFN0b2NrEiIuc2hvcC5pbnZlbnRvcnkudjEuR2V0U3RvY2tSZXF1ZXN0GiMuc2hvcC5pbnZlbnRvcnkudjEuR2V0U3RvY2tSZXNwb25zZSIHkAIByPMYBBJrCg1CYXRjaEdldFN0b2NrEicuc2hvcC5pbnZlbnRvcnkudjEuQmF0Y2hHZXRTdG9ja1JlcXVlc3QaKC5zaG9wLmludmVudG9yeS52MS5CYXRjaEdldFN0b2NrUmVzcG9uc2UiB5ACAcjzGAQSaAoMUmVzZXJ2ZVN0b2NrEiYuc2hvcC5pbnZlbnRvcnkudjEuUmVzZXJ2ZVN0b2NrUmVxdWVzdBonLnNob3AuaW52ZW50b3J5LnYxLlJlc2VydmVTdG9ja1Jlc3BvbnNlIgeQAgLI8xgEEncKEUNvbW1pdFJlc2VydmF0aW9uEisuc2hvcC5pbnZlbnRvcnkudjEuQ29tbWl0UmVzZXJ2YXRpb25SZXF1ZXN0Giwuc2hvcC5pbnZlbnRvcnkudjEuQ29tbWl0UmVzZXJ2YXRpb25SZXNwb25zZSIHkAICyPMYBBJ6ChJSZWxlYXNlUmVzZXJ2YXRpb24SLC5zaG9wLmludmVudG9yeS52MS5SZWxlYXNlUmVzZXJ2YXRpb25SZXF1ZXN0Gi0uc2hvcC5pbnZlbnRvcnkudjEuUmVsZWFzZVJlc2VydmF0aW9uUmVzcG9uc2UiB5ACAsjzGAQSegoSUmVzdG9ja1Jlc2VydmF0aW9uEiwuc2hvcC5pbnZlbnRvcnkudjEuUmVzdG9ja1Jlc2VydmF0aW9uUmVxdWVzdBotLnNob3AuaW52ZW50b3J5LnYxLlJlc3RvY2tSZXNlcnZhdGlvblJlc3BvbnNlIgeQAgLI8xgEEmIKC0FkanVzdFN0b2NrEiUuc2hvcC5pbnZlbnRvcnkudjEuQWRqdXN0U3RvY2tSZXF1ZXN0GiYuc2hvcC5pbnZlbnRvcnkudjEuQWRqdXN0U3RvY2tSZXNwb25zZSIEyPMYAxJ0ChBMaXN0UmVzZXJ2YXRpb25zEiouc2hvcC5pbnZlbnRvcnkudjEuTGlzdFJlc2VydmF0aW9uc1JlcXVlc3QaKy5zaG9wLmludmVudG9yeS52MS5MaXN0UmVzZXJ2YXRpb25zUmVzcG9uc2UiB5ACAcjzGANiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_timestamp, file_shop_common_v1_access]);
 
 /**
  * @generated from message shop.inventory.v1.StockLevel
@@ -120,7 +120,7 @@ export type Reservation = Message<"shop.inventory.v1.Reservation"> & {
   expireTime?: Timestamp | undefined;
 
   /**
-   * Why it was released, from ReleaseReservationRequest.reason or "expired".
+   * Why it was released or restocked, from the request's reason, or "expired".
    *
    * @generated from field: string release_reason = 6;
    */
@@ -360,6 +360,47 @@ export const ReleaseReservationResponseSchema: GenMessage<ReleaseReservationResp
   messageDesc(file_shop_inventory_v1_inventory, 13);
 
 /**
+ * @generated from message shop.inventory.v1.RestockReservationRequest
+ */
+export type RestockReservationRequest = Message<"shop.inventory.v1.RestockReservationRequest"> & {
+  /**
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+
+  /**
+   * E.g. "order_cancel"; kept for operators.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message shop.inventory.v1.RestockReservationRequest.
+ * Use `create(RestockReservationRequestSchema)` to create a new message.
+ */
+export const RestockReservationRequestSchema: GenMessage<RestockReservationRequest> = /*@__PURE__*/
+  messageDesc(file_shop_inventory_v1_inventory, 14);
+
+/**
+ * @generated from message shop.inventory.v1.RestockReservationResponse
+ */
+export type RestockReservationResponse = Message<"shop.inventory.v1.RestockReservationResponse"> & {
+  /**
+   * @generated from field: shop.inventory.v1.Reservation reservation = 1;
+   */
+  reservation?: Reservation | undefined;
+};
+
+/**
+ * Describes the message shop.inventory.v1.RestockReservationResponse.
+ * Use `create(RestockReservationResponseSchema)` to create a new message.
+ */
+export const RestockReservationResponseSchema: GenMessage<RestockReservationResponse> = /*@__PURE__*/
+  messageDesc(file_shop_inventory_v1_inventory, 15);
+
+/**
  * @generated from message shop.inventory.v1.AdjustStockRequest
  */
 export type AdjustStockRequest = Message<"shop.inventory.v1.AdjustStockRequest"> & {
@@ -395,7 +436,7 @@ export type AdjustStockRequest = Message<"shop.inventory.v1.AdjustStockRequest">
  * Use `create(AdjustStockRequestSchema)` to create a new message.
  */
 export const AdjustStockRequestSchema: GenMessage<AdjustStockRequest> = /*@__PURE__*/
-  messageDesc(file_shop_inventory_v1_inventory, 14);
+  messageDesc(file_shop_inventory_v1_inventory, 16);
 
 /**
  * @generated from message shop.inventory.v1.AdjustStockResponse
@@ -412,7 +453,7 @@ export type AdjustStockResponse = Message<"shop.inventory.v1.AdjustStockResponse
  * Use `create(AdjustStockResponseSchema)` to create a new message.
  */
 export const AdjustStockResponseSchema: GenMessage<AdjustStockResponse> = /*@__PURE__*/
-  messageDesc(file_shop_inventory_v1_inventory, 15);
+  messageDesc(file_shop_inventory_v1_inventory, 17);
 
 /**
  * @generated from message shop.inventory.v1.ListReservationsRequest
@@ -446,7 +487,7 @@ export type ListReservationsRequest = Message<"shop.inventory.v1.ListReservation
  * Use `create(ListReservationsRequestSchema)` to create a new message.
  */
 export const ListReservationsRequestSchema: GenMessage<ListReservationsRequest> = /*@__PURE__*/
-  messageDesc(file_shop_inventory_v1_inventory, 16);
+  messageDesc(file_shop_inventory_v1_inventory, 18);
 
 /**
  * @generated from message shop.inventory.v1.ListReservationsResponse
@@ -468,7 +509,7 @@ export type ListReservationsResponse = Message<"shop.inventory.v1.ListReservatio
  * Use `create(ListReservationsResponseSchema)` to create a new message.
  */
 export const ListReservationsResponseSchema: GenMessage<ListReservationsResponse> = /*@__PURE__*/
-  messageDesc(file_shop_inventory_v1_inventory, 17);
+  messageDesc(file_shop_inventory_v1_inventory, 19);
 
 /**
  * @generated from enum shop.inventory.v1.ReservationStatus
@@ -502,6 +543,13 @@ export enum ReservationStatus {
    * @generated from enum value: RESERVATION_STATUS_EXPIRED = 4;
    */
   EXPIRED = 4,
+
+  /**
+   * Committed, then its units went back on hand (the order was cancelled before it shipped).
+   *
+   * @generated from enum value: RESERVATION_STATUS_RESTOCKED = 5;
+   */
+  RESTOCKED = 5,
 }
 
 /**
@@ -576,6 +624,20 @@ export const InventoryService: GenService<{
     methodKind: "unary";
     input: typeof ReleaseReservationRequestSchema;
     output: typeof ReleaseReservationResponseSchema;
+  },
+  /**
+   * Put a committed reservation's sold units back on hand: the order was cancelled before
+   * anything shipped (on_hand rises, StockChanged with reason "restocked"). Idempotent by
+   * order_id: RESTOCKED again is a no-op returning it. FAILED_PRECONDITION unless the
+   * reservation is COMMITTED or RESTOCKED (held units are released, not restocked); NOT_FOUND
+   * for an unknown order. Goods that did ship come back by AdjustStock when the parcel arrives.
+   *
+   * @generated from rpc shop.inventory.v1.InventoryService.RestockReservation
+   */
+  restockReservation: {
+    methodKind: "unary";
+    input: typeof RestockReservationRequestSchema;
+    output: typeof RestockReservationResponseSchema;
   },
   /**
    * Admin: add or remove units (deliveries, stocktakes, damage). Not idempotent: each call
