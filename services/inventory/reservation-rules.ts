@@ -89,7 +89,7 @@ export function commitDecision(r: StoredReservation, now: Date): CommitDecision 
 }
 
 export function notCommittable(r: StoredReservation): ShopError {
-  const why = r.status === "expired" ? "expired" : r.status === "restocked" ? `was restocked (${r.releaseReason})` : `was released (${r.releaseReason})`;
+  const why = r.status === "expired" ? "expired" : `was ${r.status} (${r.releaseReason})`;
   return failedPrecondition(`the reservation for order ${r.orderId} ${why}; its stock is no longer held`);
 }
 

@@ -13,7 +13,13 @@ export const CHECKOUT_STEPS = ["reserve_stock", "authorize_payment", "redeem_pro
 /** Undo, in reverse order of the checkout. Each is idempotent and skips what never started. */
 export const COMPENSATION_STEPS = ["release_promotions", "settle_payment", "release_stock"] as const;
 
-export type StepName = (typeof CHECKOUT_STEPS)[number] | (typeof COMPENSATION_STEPS)[number];
+/**
+ * A customer's or an admin's cancellation of a confirmed order: give everything back. Its stock
+ * was committed (sold) but has not shipped, so it goes back on hand instead of being released.
+ */
+export const CANCEL_STEPS = ["release_promotions", "settle_payment", "restock_stock"] as const;
+
+export type StepName = (typeof CHECKOUT_STEPS)[number] | (typeof COMPENSATION_STEPS)[number] | (typeof CANCEL_STEPS)[number];
 
 export type SagaKind = "checkout" | "cancel" | "refund";
 
@@ -27,8 +33,7 @@ export interface SagaPlan {
 
 export const plans: Readonly<Record<SagaKind, SagaPlan>> = {
   checkout: { forward: CHECKOUT_STEPS, compensate: COMPENSATION_STEPS },
-  // The customer or an admin cancelled a confirmed order: give everything back.
-  cancel: { forward: COMPENSATION_STEPS, compensate: [] },
+  cancel: { forward: CANCEL_STEPS, compensate: [] },
   // An admin marked a returned order REFUNDED: the money goes back.
   refund: { forward: ["settle_payment"], compensate: [] },
 };
@@ -45,6 +50,8 @@ export const CRASH_POINTS = [
   "order_created",
   ...CHECKOUT_STEPS.flatMap((s) => [`${s}:called`, s] as const),
   ...COMPENSATION_STEPS.flatMap((s) => [`${s}:called`, s] as const),
+  "restock_stock:called",
+  "restock_stock",
 ] as const;
 
 export type CrashPoint = (typeof CRASH_POINTS)[number];

@@ -176,15 +176,14 @@ export function createSagaRunner(opts: SagaOptions): SagaRunner {
         if (!ran("authorize_payment") || !charged) return done();
         return settlePayment(o);
       case "release_stock":
-        if (!ran("reserve_stock")) return done();
-        // Committed units are sold. A cancellation (allowed only before the parcel leaves)
-        // puts them back on hand; after a return they come back as a stock adjustment, an
-        // operator's on receiving the parcel. A checkout never compensates past its commit.
-        if (history.get("commit_stock")?.status === "done") {
-          if (o.saga.kind === "cancel") await inventory.restock(o.id, compensationReason(o));
-          return done();
-        }
+        // Committed units are sold: a cancellation restocks them (restock_stock), a return's
+        // come back as a stock adjustment, an operator's on receiving the parcel.
+        if (!ran("reserve_stock") || history.get("commit_stock")?.status === "done") return done();
         await inventory.release(o.id, compensationReason(o));
+        return done();
+      case "restock_stock":
+        if (history.get("commit_stock")?.status !== "done") return done();
+        await inventory.restock(o.id, compensationReason(o));
         return done();
     }
   }

@@ -10,7 +10,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { CartService } from "../../../gen/shop/cart/v1/cart_pb.js";
 import { CatalogService } from "../../../gen/shop/catalog/v1/catalog_pb.js";
 import { ShippingSpeed } from "../../../gen/shop/common/v1/shipping_speed_pb.js";
-import { InventoryService } from "../../../gen/shop/inventory/v1/inventory_pb.js";
+import { InventoryService, ReservationStatus } from "../../../gen/shop/inventory/v1/inventory_pb.js";
 import { PaymentService, PaymentStatus, type PaymentSchema } from "../../../gen/shop/payment/v1/payment_pb.js";
 import { PromotionService, RejectedCoupon_Reason } from "../../../gen/shop/promotion/v1/promotion_pb.js";
 import { ShippingService } from "../../../gen/shop/shipping/v1/shipping_pb.js";
@@ -30,12 +30,22 @@ export interface InventoryDouble extends Double {
   readonly reservations: Map<string, { lines: { sku: string; quantity: number }[]; status: "active" | "committed" | "released" | "restocked" }>;
 }
 
+const statuses = {
+  active: ReservationStatus.ACTIVE,
+  committed: ReservationStatus.COMMITTED,
+  released: ReservationStatus.RELEASED,
+  restocked: ReservationStatus.RESTOCKED,
+} as const;
+
 export async function startInventoryDouble(): Promise<InventoryDouble> {
   const stock = new Map<string, number>();
   const reservations: InventoryDouble["reservations"] = new Map();
   const reservation = (orderId: string) => {
     const r = reservations.get(orderId);
-    return r ? { orderId, lines: r.lines, status: { active: 1, committed: 2, released: 3, restocked: 5 }[r.status] } : undefined;
+    return r ? { orderId, lines: r.lines, status: statuses[r.status] } : undefined;
+  };
+  const giveBack = (r: { lines: { sku: string; quantity: number }[] }) => {
+    for (const l of r.lines) stock.set(l.sku, (stock.get(l.sku) ?? 0) + l.quantity);
   };
   const d = await serveDouble(InventoryService, {
     reserveStock: async (req) => {
@@ -64,7 +74,7 @@ export async function startInventoryDouble(): Promise<InventoryDouble> {
       if (!r) return {};
       if (r.status === "committed" || r.status === "restocked") throw new ShopError(Code.FAILED_PRECONDITION, `the reservation is ${r.status}`);
       if (r.status === "active") {
-        for (const l of r.lines) stock.set(l.sku, (stock.get(l.sku) ?? 0) + l.quantity);
+        giveBack(r);
         r.status = "released";
       }
       return { reservation: reservation(req.orderId) };
@@ -74,7 +84,7 @@ export async function startInventoryDouble(): Promise<InventoryDouble> {
       if (!r) throw new ShopError(Code.NOT_FOUND, "no reservation");
       if (r.status !== "committed" && r.status !== "restocked") throw new ShopError(Code.FAILED_PRECONDITION, `the reservation is ${r.status}`);
       if (r.status === "committed") {
-        for (const l of r.lines) stock.set(l.sku, (stock.get(l.sku) ?? 0) + l.quantity);
+        giveBack(r);
         r.status = "restocked";
       }
       return { reservation: reservation(req.orderId) };

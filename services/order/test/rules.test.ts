@@ -6,7 +6,7 @@ import { cartFingerprint, requestFingerprint, type CheckoutRequest } from "../fi
 import { decodePageToken, encodePageToken } from "../../../platform/page-token.js";
 import { applyRate, checkSellable, parcelWeightGrams, parseTaxRates, priceOrder, taxRateBps, type SkuPrice } from "../pricing.js";
 import { backoffMs, isDefinitive } from "../saga.js";
-import { CHECKOUT_STEPS, COMPENSATION_STEPS, CRASH_POINTS } from "../saga-plan.js";
+import { CANCEL_STEPS, CHECKOUT_STEPS, COMPENSATION_STEPS, CRASH_POINTS } from "../saga-plan.js";
 import { decide, ORDER_STATUSES, type OrderStatus } from "../transitions.js";
 
 const sku = (code: string, priceMinor: bigint, opts: Partial<SkuPrice> = {}): SkuPrice => ({
@@ -214,7 +214,7 @@ describe("order rules", () => {
     });
 
     it("names every crash point after a step, and the moment between a peer's answer and its record", () => {
-      for (const s of [...CHECKOUT_STEPS, ...COMPENSATION_STEPS]) {
+      for (const s of [...CHECKOUT_STEPS, ...COMPENSATION_STEPS, ...CANCEL_STEPS]) {
         assert.ok((CRASH_POINTS as readonly string[]).includes(s));
         assert.ok((CRASH_POINTS as readonly string[]).includes(`${s}:called`));
       }
