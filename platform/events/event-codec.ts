@@ -7,12 +7,12 @@ import { randomUUID } from "node:crypto";
 import {
   create,
   createRegistry,
-  fromBinary,
   type DescMessage,
   type MessageInitShape,
   type MessageShape,
 } from "@bufbuild/protobuf";
 import type { ConsumeMessage, GetMessage, Options } from "amqplib";
+import { decodeBinary } from "../binary-decoding.js";
 import { encodeBinary } from "../binary-encoding.js";
 import { injectContext } from "../telemetry.js";
 import type { EventEnvelope, ReceivedEvent } from "./event-bus.js";
@@ -75,7 +75,7 @@ export function createEventDecoder(schemas: readonly DescMessage[]): EventDecode
       const schema = registry.getMessage(envelope.type);
       if (!schema) throw new PoisonEventError(`unexpected event type ${JSON.stringify(envelope.type)}`);
       try {
-        const message = fromBinary(schema, envelope.payload);
+        const message = decodeBinary(schema, envelope.payload);
         return { id: envelope.id, type: envelope.type, message, timestamp: envelope.timestamp };
       } catch (err) {
         throw new PoisonEventError(`undecodable ${envelope.type} payload: ${(err as Error).message}`, { cause: err });
