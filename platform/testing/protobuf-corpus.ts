@@ -2,7 +2,7 @@
 // protobuf-es's own: the descriptors of every generated file of the shop's contracts, a search
 // page like the catalog serves, random JSON documents as Structs, and a proto2 file built at
 // run time with what the shop's proto3 contracts never use (closed enums, groups, defaults,
-// wrapper and Struct fields, 64-bit integers as strings).
+// wrapper and Struct fields, 64-bit integers as strings, a required field).
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -87,7 +87,7 @@ export function searchPage(): SearchProductsResponse {
 }
 
 /** The messages of a proto2 file built at run time (see the file's head), by name. */
-export function proto2Corpus(): { Everything: DescMessage; Wrapped: DescMessage; Structured: DescMessage } {
+export function proto2Corpus(): { Everything: DescMessage; Wrapped: DescMessage; Structured: DescMessage; Strict: DescMessage } {
   const field = (name: string, number: number, type: string, more: JsonObject = {}): JsonObject => ({ name, number, type, label: "LABEL_OPTIONAL", ...more });
   const entry = (name: string, key: string, value: JsonObject): JsonObject => ({
     name,
@@ -138,6 +138,7 @@ export function proto2Corpus(): { Everything: DescMessage; Wrapped: DescMessage;
       },
       { name: "Wrapped", field: [field("maybe", 1, "TYPE_MESSAGE", { typeName: ".google.protobuf.StringValue" })] },
       { name: "Structured", field: [field("doc", 1, "TYPE_MESSAGE", { typeName: ".google.protobuf.Struct" })] },
+      { name: "Strict", field: [field("id", 1, "TYPE_INT32", { label: "LABEL_REQUIRED" }), field("note", 2, "TYPE_STRING")] },
     ],
   });
   const registry = createFileRegistry(proto, (name) =>
@@ -148,5 +149,5 @@ export function proto2Corpus(): { Everything: DescMessage; Wrapped: DescMessage;
     if (!desc) throw new Error(`corpus.v1.${name} missing from the built file`);
     return desc;
   };
-  return { Everything: get("Everything"), Wrapped: get("Wrapped"), Structured: get("Structured") };
+  return { Everything: get("Everything"), Wrapped: get("Wrapped"), Structured: get("Structured"), Strict: get("Strict") };
 }
