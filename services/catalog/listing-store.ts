@@ -4,7 +4,7 @@
 import type { Queryable } from "../../platform/db/db.js";
 import type { KeyPart, PageKey } from "./page-token.js";
 import type { ProductRecord, ProductStatus } from "./product-rules.js";
-import { PRODUCT_COLUMNS, withSkus, type ProductRow } from "./store.js";
+import { PRODUCT_COLUMNS, PRODUCT_SELECT, skusOf, toProductRecord, type ProductRow } from "./store.js";
 
 export type ProductSortKind = "newest" | "price_asc" | "price_desc" | "name";
 
@@ -78,16 +78,15 @@ export async function listProducts(q: Queryable, f: ProductFilter, sort: Product
   }
   const dir = spec.descending ? "DESC" : "ASC";
   const { rows } = await q.query<ProductRow>(
-    `SELECT ${PRODUCT_COLUMNS}, p.min_price_minor::text AS min_price, p.name_key FROM products p ${c.where}
+    `SELECT ${PRODUCT_SELECT}, p.min_price_minor::text AS min_price, p.name_key FROM products p ${c.where}
      ORDER BY ${spec.key} ${dir}, p.id ${dir} LIMIT ${c.param(limit + 1)}`,
     c.params,
   );
-  return listed(q, rows, spec.keyOf);
+  return listed(rows, spec.keyOf);
 }
 
-async function listed<R extends ProductRow>(q: Queryable, rows: R[], keyOf: (r: R) => KeyPart[]): Promise<Listed[]> {
-  const products = await withSkus(q, rows);
-  return products.map((product, i) => ({ id: product.id, product, key: keyOf(rows[i]!) }));
+function listed<R extends ProductRow>(rows: R[], keyOf: (r: R) => KeyPart[]): Listed[] {
+  return rows.map((r) => ({ id: r.id, product: toProductRecord(r), key: keyOf(r) }));
 }
 
 /** Where a search window starts: before this (created_at, id), newest first. */
@@ -143,7 +142,7 @@ export async function searchProducts(
     start = w.next;
     within = undefined;
   }
-  return listed(q, rows, (r) => r.key);
+  return listed(rows, (r) => r.key);
 }
 
 /** One window's rows after `within` (up to `limit`), and where the next window starts if this one was full. */
@@ -171,7 +170,7 @@ async function searchWindow(
      SELECT e.window_size, l.created_at AS window_end_at, l.id AS window_end_id, r.*
      FROM (SELECT count(*)::int AS window_size FROM w) e
      LEFT JOIN LATERAL (SELECT created_at, id FROM w ORDER BY created_at, id LIMIT 1) l ON true
-     LEFT JOIN LATERAL (SELECT * FROM w ${resume} ORDER BY w.rank DESC, w.created_at DESC, w.id DESC LIMIT ${c.param(limit)}) r ON true`,
+     LEFT JOIN LATERAL (SELECT w.*, ${skusOf("w")} FROM w ${resume} ORDER BY w.rank DESC, w.created_at DESC, w.id DESC LIMIT ${c.param(limit)}) r ON true`,
     c.params,
   );
   const head = rows[0]!;
@@ -199,7 +198,7 @@ export async function relatedProducts(
   const overlap = of.categoryIds.length > 0 ? `p.category_ids && ${cats}` : `p.attr_tags && ${tags}`;
   const outer = after ? `WHERE (score, id) < (${c.param(after.key[0])}::int, ${c.param(after.id)}::uuid)` : "";
   const { rows } = await q.query<ProductRow & { score: number }>(
-    `SELECT * FROM (
+    `SELECT r.*, ${skusOf("r")} FROM (
        SELECT ${PRODUCT_COLUMNS},
          (10 * (SELECT count(*) FROM unnest(p.category_ids) x WHERE x = ANY (${cats}))
            + (SELECT count(*) FROM unnest(p.attr_tags) x WHERE x = ANY (${tags})))::int AS score
@@ -209,7 +208,7 @@ export async function relatedProducts(
      ORDER BY score DESC, id DESC LIMIT ${c.param(limit + 1)}`,
     c.params,
   );
-  return listed(q, rows, (r) => [Number(r.score)]);
+  return listed(rows, (r) => [Number(r.score)]);
 }
 
 /** The attribute tags of a product (for related products), or undefined if there is no such product. */

@@ -7,6 +7,8 @@ import { productFacets, productVocabulary, type ProductFields, type ProductRecor
 
 export interface ProductRow {
   id: string;
+  /** Its SKUs in order, as JSON objects shaped like SkuRow (PRODUCT_SELECT's `skus`). */
+  skus: SkuRow[];
   slug: string;
   name: string;
   description: string;
@@ -20,7 +22,6 @@ export interface ProductRow {
 }
 
 interface SkuRow {
-  product_id: string;
   code: string;
   name: string;
   price: string;
@@ -34,9 +35,20 @@ interface SkuRow {
 
 export const PRODUCT_COLUMNS = "p.id, p.slug, p.name, p.description, p.category_ids, p.image_urls, p.status, p.published_at, p.created_at, p.updated_at";
 
-const SKU_SELECT = `SELECT s.product_id, s.code, s.name, s.price_minor::text AS price, s.currency_code, s.attributes,
-    s.weight_grams, s.active, COALESCE(st.available > 0, false) AS in_stock
-  FROM skus s LEFT JOIN sku_stock st ON st.sku = s.code`;
+/**
+ * The SKUs of the product row `alias`, in order, as one JSON array column `skus` (a SkuRow per
+ * element): a product read or a page of them is one statement, not one more for the SKUs. In a
+ * select list above an ORDER BY ... LIMIT, PostgreSQL runs it for the rows returned only.
+ */
+export function skusOf(alias: string): string {
+  return `(SELECT COALESCE(json_agg(json_build_object('code', s.code, 'name', s.name, 'price', s.price_minor::text,
+      'currency_code', s.currency_code, 'attributes', s.attributes, 'weight_grams', s.weight_grams, 'active', s.active,
+      'in_stock', COALESCE(st.available > 0, false)) ORDER BY s.position), '[]')
+    FROM skus s LEFT JOIN sku_stock st ON st.sku = s.code WHERE s.product_id = ${alias}.id) AS skus`;
+}
+
+/** A product row with its SKUs, for toProductRecord. */
+export const PRODUCT_SELECT = `${PRODUCT_COLUMNS}, ${skusOf("p")}`;
 
 const toSku = (r: SkuRow): SkuRecord => ({
   code: r.code,
@@ -49,7 +61,8 @@ const toSku = (r: SkuRow): SkuRecord => ({
   inStock: r.in_stock,
 });
 
-const toProduct = (r: ProductRow, skus: readonly SkuRecord[]): ProductRecord => ({
+/** A row of PRODUCT_SELECT (or with skusOf) as the product it is. */
+export const toProductRecord = (r: ProductRow): ProductRecord => ({
   id: r.id,
   slug: r.slug,
   name: r.name,
@@ -57,26 +70,11 @@ const toProduct = (r: ProductRow, skus: readonly SkuRecord[]): ProductRecord => 
   categoryIds: r.category_ids,
   imageUrls: r.image_urls,
   status: r.status,
-  skus,
+  skus: r.skus.map(toSku),
   publishedAt: r.published_at ? new Date(r.published_at) : undefined,
   createdAt: new Date(r.created_at),
   updatedAt: new Date(r.updated_at),
 });
-
-/** Products for `rows` with their SKUs, in the rows' order: one query for all the SKUs. */
-export async function withSkus(q: Queryable, rows: readonly ProductRow[]): Promise<ProductRecord[]> {
-  if (rows.length === 0) return [];
-  const { rows: skuRows } = await q.query<SkuRow>(`${SKU_SELECT} WHERE s.product_id = ANY($1::uuid[]) ORDER BY s.product_id, s.position`, [
-    rows.map((r) => r.id),
-  ]);
-  const byProduct = new Map<string, SkuRecord[]>();
-  for (const s of skuRows) {
-    const list = byProduct.get(s.product_id) ?? [];
-    list.push(toSku(s));
-    byProduct.set(s.product_id, list);
-  }
-  return rows.map((r) => toProduct(r, byProduct.get(r.id) ?? []));
-}
 
 /** SKUs as one JSON parameter for jsonb_to_recordset: any number of rows in one statement. */
 export function skusJson(productId: string, skus: readonly SkuFields[]): string {
@@ -155,13 +153,13 @@ export function createCatalogStore(db: Db) {
     tx: <T>(fn: (q: Queryable) => Promise<T>) => db.tx(fn),
 
     async productById(q: Queryable, id: string, opts: { lock?: boolean } = {}): Promise<ProductRecord | undefined> {
-      const { rows } = await q.query<ProductRow>(`SELECT ${PRODUCT_COLUMNS} FROM products p WHERE p.id = $1${opts.lock ? " FOR UPDATE" : ""}`, [id]);
-      return (await withSkus(q, rows))[0];
+      const { rows } = await q.query<ProductRow>(`SELECT ${PRODUCT_SELECT} FROM products p WHERE p.id = $1${opts.lock ? " FOR UPDATE" : ""}`, [id]);
+      return rows[0] && toProductRecord(rows[0]);
     },
 
     async productBySlug(q: Queryable, slug: string): Promise<ProductRecord | undefined> {
-      const { rows } = await q.query<ProductRow>(`SELECT ${PRODUCT_COLUMNS} FROM products p WHERE p.slug = $1`, [slug]);
-      return (await withSkus(q, rows))[0];
+      const { rows } = await q.query<ProductRow>(`SELECT ${PRODUCT_SELECT} FROM products p WHERE p.slug = $1`, [slug]);
+      return rows[0] && toProductRecord(rows[0]);
     },
 
     /** Which product each of `codes` belongs to now (codes nobody uses are absent). */
@@ -216,7 +214,7 @@ export function createCatalogStore(db: Db) {
 
     /** Details of `codes` with their products' facts, in no particular order. */
     async skuDetails(q: Queryable, codes: readonly string[]) {
-      const { rows } = await q.query<SkuRow & { product_name: string; product_slug: string; image_url: string | null; category_ids: string[]; status: ProductStatus }>(
+      const { rows } = await q.query<SkuRow & { product_id: string; product_name: string; product_slug: string; image_url: string | null; category_ids: string[]; status: ProductStatus }>(
         `SELECT s.product_id, s.code, s.name, s.price_minor::text AS price, s.currency_code, s.attributes, s.weight_grams, s.active,
            COALESCE(st.available > 0, false) AS in_stock,
            p.name AS product_name, p.slug AS product_slug, p.image_urls[1] AS image_url, p.category_ids, p.status
