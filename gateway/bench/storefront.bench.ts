@@ -9,12 +9,12 @@
 //   get-product GET   Connect GET of a public read: answered from the gateway's public cache
 //   get-product POST  the same read as a POST: every request goes gateway -> catalog -> SQL
 //   search POST       SearchProducts over the rotating query mix below
-// Then search latency over the mix with 1 and 64 in flight at 10k products, and again at 100k;
+// Then search latency over the mix with 1 in flight (medians of rounds) and 64 at 10k products, and again at 100k;
 // at 100k also each query kind alone (1 in flight), and the catalog's browsing reads (newest,
 // a category by price, page 50 by name, related products), so a slow kind shows by name.
 // Targets (issue 4): cached get-product >= 0.4x bare requests/s; search p99 < 20 ms at 100k.
 //
-//   npm run bench:storefront        (BENCH_CALLS, BENCH_ROUNDS, BENCH_LARGE, BENCH_KIND_CALLS to change the size)
+//   npm run bench:storefront        (BENCH_CALLS, BENCH_ROUNDS, BENCH_LARGE, BENCH_KIND_CALLS, BENCH_LATENCY_ROUNDS to change the size)
 import http from "node:http";
 import { fork } from "node:child_process";
 import { once } from "node:events";
@@ -29,6 +29,7 @@ const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
 const LARGE = Number(process.env["BENCH_LARGE"] ?? 100_000);
 const IN_FLIGHT = 64;
 const KIND_CALLS = Number(process.env["BENCH_KIND_CALLS"] ?? 100);
+const LATENCY_ROUNDS = Number(process.env["BENCH_LATENCY_ROUNDS"] ?? 3);
 
 /**
  * What shoppers type, against the generated catalog (services/catalog/seed-data.ts): broad single
@@ -110,16 +111,21 @@ async function main(): Promise<void> {
     const uncached = results.get("get-product POST")!.perSecond / results.get("bare node:http")!.perSecond;
     console.log(`uncached get-product / bare requests/s: ${uncached.toFixed(2)}x`);
 
+    // Latency one at a time is what the target is about, and one slow moment of a shared machine
+    // moves a single round's p99: it runs in LATENCY_ROUNDS rounds, each printed, and the medians count.
     const searchLatency = async (label: string) => {
-      for (const inFlight of [1, IN_FLIGHT]) {
-        const s = statsOf(await drive(variants[3]![1], inFlight === 1 ? 500 : 3000, { inFlight }));
-        console.log(formatStats(`search ${label}, ${inFlight} in flight`, s));
-      }
+      const rounds: RoundStats[] = [];
+      for (let i = 0; i < LATENCY_ROUNDS; i++) rounds.push(statsOf(await drive(variants[3]![1], 500, { inFlight: 1 })));
+      console.log(`${formatStats(`search ${label}, 1 in flight`, summarize(rounds))}  (median of ${LATENCY_ROUNDS} rounds of 500; p99s ${rounds.map((r) => r.p99.toFixed(1)).join(" ")})`);
+      console.log(formatStats(`search ${label}, ${IN_FLIGHT} in flight`, statsOf(await drive(variants[3]![1], 3000, { inFlight: IN_FLIGHT }))));
     };
     await searchLatency("10k products");
     const topUp = Date.now();
     await seedLargeCatalog(catalogDb, LARGE);
     console.log(`seeded ${LARGE} products in ${((Date.now() - topUp) / 1000).toFixed(1)} s`);
+    // As at 10k (measured after the throughput rounds), latency is measured on a warm catalog: a
+    // pass over the mix first, so the first round does not pay for reading the new rows in.
+    await drive(variants[3]![1], 10 * mix.length, { inFlight: 1 });
     await searchLatency(`${Math.round(LARGE / 1000)}k products`);
     console.log(`each kind alone at ${Math.round(LARGE / 1000)}k products, 1 in flight, ${KIND_CALLS} calls:`);
     for (const kind of mix) console.log(formatStats(`  search ${kindName(kind)}`, statsOf(await drive(searchOf(kind), KIND_CALLS, { inFlight: 1 }))));
