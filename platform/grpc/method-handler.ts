@@ -43,6 +43,9 @@ export interface HandlerEnv {
 const tracer = getTracer("shop.grpc");
 const STATUS_ATTR = "rpc.grpc.status_code";
 // OpenTelemetry's RPC conventions: on a server span only these codes are the server's fault.
+/** How close to the deadline a caller's cancel counts as the deadline passing (see cancelled()). */
+const CANCEL_AT_DEADLINE_MS = 100;
+
 const serverFaults = new Set([Code.UNKNOWN, Code.DEADLINE_EXCEEDED, Code.UNIMPLEMENTED, Code.INTERNAL, Code.UNAVAILABLE, Code.DATA_LOSS]);
 
 /** Everything about a method the pipeline needs, computed once when it is registered. */
@@ -166,7 +169,9 @@ class ServerCall implements CallContext {
   private cancelled(): void {
     if (this.done) return;
     this.done = true;
-    const expired = Date.now() >= this.deadline;
+    // A caller cancels at its own deadline, which is earlier here than ours by the time the call
+    // took to arrive; a cancel that close to our deadline is the deadline passing.
+    const expired = Date.now() >= this.deadline - CANCEL_AT_DEADLINE_MS;
     const code = expired ? Code.DEADLINE_EXCEEDED : Code.CANCELLED;
     this.end(code, undefined);
     this.log.info(expired ? "rpc deadline exceeded" : "rpc cancelled by caller", { code: Code[code], ms: this.elapsed() });

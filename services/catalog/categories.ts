@@ -28,15 +28,34 @@ export interface CategoryPage {
 
 export type Categories = ReturnType<typeof createCategories>;
 
+/**
+ * How long a category's subtree is reused by "in this category" filters before it is read again.
+ * Only known categories are kept (an unknown one is looked up every time, so a category created
+ * on another replica is found at once); this process forgets them all whenever it changes a
+ * category, and another replica's move or new subcategory shows within this time.
+ */
+export const SUBTREE_TTL_MS = 5000;
+const SUBTREE_ENTRIES = 1000;
+
 export function createCategories({ db, clock }: { db: Db; clock: () => Date }) {
+  const subtrees = new Map<string, { ids: string[]; until: number }>();
+  // Bumped by every change, so a lookup that raced one is not kept.
+  let generation = 0;
+  const changed = <T>(result: T): T => {
+    generation++;
+    subtrees.clear();
+    return result;
+  };
   return {
     async create(input: CategoryInput): Promise<CategoryRecord> {
       const name = input.name.trim();
       if (name === "") throw fieldError("name", "must not be blank");
-      return db.tx(async (q) => {
-        if (input.parentId !== "" && !(await store.byId(q, input.parentId, { lock: true }))) throw fieldError("parent_id", "no such category");
-        return store.insert(q, { id: randomUUID(), slug: input.slug, name, parentId: input.parentId || undefined, description: input.description }, clock());
-      });
+      return changed(
+        await db.tx(async (q) => {
+          if (input.parentId !== "" && !(await store.byId(q, input.parentId, { lock: true }))) throw fieldError("parent_id", "no such category");
+          return store.insert(q, { id: randomUUID(), slug: input.slug, name, parentId: input.parentId || undefined, description: input.description }, clock());
+        }),
+      );
     },
 
     async update(id: string, input: CategoryInput, mask: readonly string[]): Promise<CategoryRecord> {
@@ -47,7 +66,7 @@ export function createCategories({ db, clock }: { db: Db; clock: () => Date }) {
       if (has("slug") && !(SLUG.test(input.slug) && input.slug.length <= 100)) throw fieldError("category.slug", "must be lower-case words of letters and digits joined by '-', at most 100 characters");
       if (has("parent_id") && input.parentId !== "" && !UUID.test(input.parentId)) throw fieldError("category.parent_id", "must be a UUID or empty");
       if (has("description") && input.description.length > 2000) throw fieldError("category.description", "must be at most 2000 characters");
-      return db.tx(async (q) => {
+      return changed(await db.tx(async (q) => {
         const current = await store.byId(q, id, { lock: true });
         if (!current) throw notFound("category", id);
         const parentId = has("parent_id") ? input.parentId || undefined : current.parentId;
@@ -63,7 +82,7 @@ export function createCategories({ db, clock }: { db: Db; clock: () => Date }) {
           description: has("description") ? input.description : current.description,
         };
         return store.update(q, next, clock());
-      });
+      }));
     },
 
     async remove(id: string): Promise<void> {
@@ -73,6 +92,7 @@ export function createCategories({ db, clock }: { db: Db; clock: () => Date }) {
         if (await store.hasProducts(q, id)) throw failedPrecondition("products are in this category; take them out first");
         await store.delete(q, id);
       });
+      changed(undefined);
     },
 
     async list(req: { pageSize: number; pageToken: string; parentId: string }): Promise<CategoryPage> {
@@ -85,9 +105,16 @@ export function createCategories({ db, clock }: { db: Db; clock: () => Date }) {
     },
 
     /** A category and all below it, for "in this category" filters; an unknown one is INVALID_ARGUMENT naming `field`. */
-    async withDescendants(id: string, field: string): Promise<string[]> {
+    async withDescendants(id: string, field: string): Promise<readonly string[]> {
+      const kept = subtrees.get(id);
+      if (kept && kept.until > performance.now()) return kept.ids;
+      const before = generation;
       const ids = await store.subtree(db, id);
       if (ids.length === 0) throw fieldError(field, "no such category");
+      if (generation === before) {
+        if (subtrees.size >= SUBTREE_ENTRIES) subtrees.clear();
+        subtrees.set(id, { ids, until: performance.now() + SUBTREE_TTL_MS });
+      }
       return ids;
     },
   };

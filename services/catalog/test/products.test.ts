@@ -12,8 +12,9 @@ import {
   ProductUpdatedSchema,
 } from "../../../gen/shop/catalog/v1/events_pb.js";
 import { ProductStatus } from "../../../gen/shop/catalog/v1/product_pb.js";
-import { Code } from "../../../platform/errors.js";
+import { Code, ShopError } from "../../../platform/errors.js";
 import { createGrpcCatalog } from "../../cart/catalog.js";
+import { createCategories, SUBTREE_TTL_MS } from "../categories.js";
 import { outboxEvents, productInput, rejectionOf, sku, startCatalog, uniqueSlug, type ProductMore, type RunningCatalog } from "./helpers.js";
 
 describe("catalog service: products and categories (real PostgreSQL, users JWKS double)", () => {
@@ -234,6 +235,24 @@ describe("catalog service: products and categories (real PostgreSQL, users JWKS 
   });
 
   describe("categories", () => {
+    it("reuses a known subtree for filters, forgets it when this process changes a category, and looks up an unknown one every time", async () => {
+      // Two replicas of the service on one database.
+      const here = createCategories({ db: cat.db, clock: () => new Date() });
+      const there = createCategories({ db: cat.db, clock: () => new Date() });
+      const top = await here.create({ slug: uniqueSlug("top"), name: "Top", parentId: "", description: "" });
+      assert.deepEqual(await here.withDescendants(top.id, "category_id"), [top.id]);
+      const near = await here.create({ slug: uniqueSlug("near"), name: "Near", parentId: top.id, description: "" });
+      assert.deepEqual(new Set(await here.withDescendants(top.id, "category_id")), new Set([top.id, near.id]), "a change here shows at once");
+      // A change on the other replica shows here once the kept subtree has aged (SUBTREE_TTL_MS), not before.
+      const far = await there.create({ slug: uniqueSlug("far"), name: "Far", parentId: top.id, description: "" });
+      assert.deepEqual(new Set(await here.withDescendants(top.id, "category_id")), new Set([top.id, near.id]));
+      assert.deepEqual(new Set(await there.withDescendants(top.id, "category_id")), new Set([top.id, near.id, far.id]));
+      // A category this replica has not seen is found at once, and an unknown id is refused naming the field.
+      assert.deepEqual(await here.withDescendants(far.id, "category_id"), [far.id]);
+      await assert.rejects(here.withDescendants(randomUUID(), "category_id"), (err: ShopError) => err.code === Code.INVALID_ARGUMENT && err.violations[0]?.field === "category_id");
+      assert.ok(SUBTREE_TTL_MS <= 10_000);
+    });
+
     it("keeps a tree: lists children, refuses cycles, and deletes only empty leaves", async () => {
       const root = (await cat.client.createCategory({ slug: uniqueSlug("root"), name: "Root" }, cat.admin)).category!;
       const child = (await cat.client.createCategory({ slug: uniqueSlug("child"), name: "Child", parentId: root.id }, cat.admin)).category!;
