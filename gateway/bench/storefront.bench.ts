@@ -29,7 +29,7 @@ const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
 const LARGE = Number(process.env["BENCH_LARGE"] ?? 100_000);
 const IN_FLIGHT = 64;
 const KIND_CALLS = Number(process.env["BENCH_KIND_CALLS"] ?? 100);
-const LATENCY_ROUNDS = Number(process.env["BENCH_LATENCY_ROUNDS"] ?? 3);
+const LATENCY_ROUNDS = Number(process.env["BENCH_LATENCY_ROUNDS"] ?? 5);
 
 /**
  * What shoppers type, against the generated catalog (services/catalog/seed-data.ts): broad single
