@@ -18,8 +18,9 @@
 // unknown field is kept next to it, where fromBinary keeps only the field.
 // test/binary-decoding.test.ts holds the two to the same messages.
 import { fromBinary, ScalarType, type DescField, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
-import { Kind, messagePlan, planOf, zeroValue, type FieldPlan, type Fields, type Plan } from "./protobuf-plan.js";
+import { scalarZeroValue } from "@bufbuild/protobuf/reflect";
+import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { Kind, messagePlan, planOf, type FieldPlan, type Fields, type Plan } from "./protobuf-plan.js";
 
 /** `fromBinary(schema, bytes)`, message for message, without the reflection API. */
 export function decodeBinary<Desc extends DescMessage>(schema: Desc, bytes: Uint8Array): MessageShape<Desc> {
@@ -122,7 +123,8 @@ function readField(r: Reader, f: FieldPlan, message: Fields, wireType: WireType,
       if (f.enumNumbers!.has(value)) set(message, f, value);
       else {
         const unknown = message.$unknown ?? [];
-        unknown.push({ no: f.field.number, wireType, data: varint32(value) });
+        // Kept as the varint it came as, written as protobuf-es writes an int32 (ten bytes if negative).
+        unknown.push({ no: f.field.number, wireType, data: new BinaryWriter().int32(value).finish() });
         message.$unknown = unknown;
       }
       return;
@@ -181,9 +183,9 @@ function readMapEntry(r: Reader, f: FieldPlan, map: Record<string, unknown>, dep
     }
     // Like fromBinary, nothing else is expected in an entry (it reads no further for other numbers).
   }
-  key ??= zeroValue(f.mapKey);
+  key ??= scalarZeroValue(f.mapKey, false);
   if (value === undefined) {
-    if (f.mapKind === "scalar") value = zeroValue(f.scalar);
+    if (f.mapKind === "scalar") value = scalarZeroValue(f.scalar, false);
     else if (f.mapKind === "enum") value = (f.field as DescField & { fieldKind: "map"; mapKind: "enum" }).enum.values[0]!.number;
     else value = messagePlan(f).zero();
   }
@@ -228,23 +230,4 @@ function readScalar(r: Reader, f: FieldPlan, type: ScalarType, long = true): unk
 /** A 64-bit value as the field holds it: a string for jstype = JS_STRING (not for map keys, which become strings anyway). */
 function asLong(f: FieldPlan, value: bigint | string, long: boolean): bigint | string {
   return long && f.longAsString ? String(value) : value;
-}
-
-/** The varint of an int32, as protobuf-es writes it (ten bytes for a negative one). */
-function varint32(value: number): Uint8Array {
-  const bytes: number[] = [];
-  if (value >= 0) {
-    while (value > 0x7f) {
-      bytes.push((value & 0x7f) | 0x80);
-      value >>>= 7;
-    }
-    bytes.push(value);
-  } else {
-    for (let i = 0; i < 9; i++) {
-      bytes.push((value & 127) | 128);
-      value >>= 7;
-    }
-    bytes.push(1);
-  }
-  return new Uint8Array(bytes);
 }

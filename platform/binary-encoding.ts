@@ -5,12 +5,12 @@
 //
 // protobuf-es's BinaryWriter keeps every string and every nested message as a chunk of its own
 // and copies a nested message's bytes into a fresh array at each level it is nested in (a product
-// in a search page is copied three times, each SKU four), and encodes every string through a
-// TextEncoder call, and every varint through an array. `FlatBinaryWriter` writes into one growing buffer instead: a nested message
-// is written in place, and its length prefix is put in front of it afterwards by moving its bytes
-// up by the prefix's size (one memmove, usually of a few bytes); strings are written straight into
-// the buffer (ASCII a character at a time), and tags, lengths, int32s and bools as varints straight
-// into it. `encodeBinary` walks the message as `toBinary` does (field order, presence, packed
+// in a search page is copied three times, each SKU four), encodes every string through a
+// TextEncoder call, and every varint through an array. `FlatBinaryWriter` writes into one growing
+// buffer instead: a nested message is written in place, and its length prefix is put in front of
+// it afterwards by moving its bytes up by the prefix's size (one memmove, usually of a few bytes);
+// strings (ASCII a character at a time) and the varints of tags, lengths, int32s and bools go
+// straight into the buffer. `encodeBinary` walks the message as `toBinary` does (field order, presence, packed
 // lists, maps, groups, unknown fields, required fields) but reads the fields straight off the
 // message through the type's plan (protobuf-plan.ts) instead of through reflection wrappers.
 // Types the plan leaves to protobuf-es (wrapper and Struct fields) go to `toBinary`.
@@ -29,11 +29,9 @@ export function encodeBinary<Desc extends DescMessage>(schema: Desc, message: Me
   return writer.finish();
 }
 
-const hasOwn = (o: object, key: string) => Object.prototype.hasOwnProperty.call(o, key);
-
 /** Whether a field outside a oneof is set, as protobuf-es's reflection says (unsafeIsSet). */
 function isSet(f: FieldPlan, message: Fields, value: unknown): boolean {
-  if (f.explicit) return value !== undefined && hasOwn(message, f.name);
+  if (f.explicit) return value !== undefined && Object.hasOwn(message, f.name);
   switch (f.kind) {
     case Kind.List:
     case Kind.MessageList:
@@ -158,7 +156,7 @@ function writeScalar(w: FlatBinaryWriter, f: DescField, type: ScalarType, no: nu
   writeValue(w, f, type, value);
 }
 
-// The reflection API hands scalars over as `unknown`; each case is the type the field holds.
+// Fields hold their scalars as `unknown` here; each case is the type the field holds.
 function writeValue(w: FlatBinaryWriter, f: DescField, type: ScalarType, value: unknown): void {
   try {
     switch (type) {

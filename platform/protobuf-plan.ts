@@ -4,7 +4,8 @@
 // to make a zero message, and whether the type's messages hold what the wire says as is (false
 // where protobuf-es represents a field otherwise: wrapper types unwrapped to scalars in singular
 // fields, google.protobuf.Struct as a JSON object; the codec leaves such types to protobuf-es).
-import { create, protoInt64, ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
+import { create, ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
+import { scalarZeroValue } from "@bufbuild/protobuf/reflect";
 import type { WireType } from "@bufbuild/protobuf/wire";
 import { Edition, FeatureSet_FieldPresence, isWrapperDesc } from "@bufbuild/protobuf/wkt";
 
@@ -98,7 +99,7 @@ function zeroMaker(desc: DescMessage): () => Fields {
       else if (m.fieldKind === "map") parts.push([m.localName, () => ({})]);
       else if (m.fieldKind === "scalar" && m.scalar === ScalarType.BYTES) parts.push([m.localName, () => new Uint8Array(0)]);
       else if (m.fieldKind === "scalar") {
-        const zero = m.longAsString ? String(zeroValue(m.scalar)) : zeroValue(m.scalar);
+        const zero = scalarZeroValue(m.scalar, m.longAsString);
         parts.push([m.localName, () => zero]);
       } else if (m.fieldKind === "enum") {
         const first = m.enum.values[0]!.number;
@@ -157,24 +158,3 @@ function representedDirectly(f: FieldPlan, seen: Set<DescMessage>): boolean {
   seen.add(m);
   return [...planOf(m).byNumber.values()].every((sub) => representedDirectly(sub, seen));
 }
-
-
-export function zeroValue(type: ScalarType): unknown {
-  switch (type) {
-    case ScalarType.STRING:
-      return "";
-    case ScalarType.BOOL:
-      return false;
-    case ScalarType.BYTES:
-      return new Uint8Array(0);
-    case ScalarType.INT64:
-    case ScalarType.UINT64:
-    case ScalarType.SFIXED64:
-    case ScalarType.FIXED64:
-    case ScalarType.SINT64:
-      return protoInt64.zero;
-    default:
-      return 0;
-  }
-}
-

@@ -9,12 +9,13 @@
 //   get-product GET   Connect GET of a public read: answered from the gateway's public cache
 //   get-product POST  the same read as a POST: every request goes gateway -> catalog -> SQL
 //   search POST       SearchProducts over the rotating query mix below
-// Then search latency over the mix with 1 in flight (medians of rounds) and 64 at 10k products, and again at 100k;
+// Then search latency over the mix, 1 in flight (medians of rounds) and 64, at 10k products and at 100k;
 // at 100k also each query kind alone (1 in flight), and the catalog's browsing reads (newest,
 // a category by price, page 50 by name, related products), so a slow kind shows by name.
 // Targets (issue 4): cached get-product >= 0.4x bare requests/s; search p99 < 20 ms at 100k.
 //
-//   npm run bench:storefront        (BENCH_CALLS, BENCH_ROUNDS, BENCH_LARGE, BENCH_KIND_CALLS, BENCH_LATENCY_ROUNDS to change the size)
+//   npm run bench:storefront        (BENCH_CALLS, BENCH_ROUNDS, BENCH_LARGE, BENCH_KIND_CALLS and
+//                                    BENCH_LATENCY_ROUNDS change the size)
 import http from "node:http";
 import { fork } from "node:child_process";
 import { once } from "node:events";

@@ -42,10 +42,9 @@ export interface HandlerEnv {
 
 const tracer = getTracer("shop.grpc");
 const STATUS_ATTR = "rpc.grpc.status_code";
-// OpenTelemetry's RPC conventions: on a server span only these codes are the server's fault.
 /** How close to the deadline a caller's cancel counts as the deadline passing (see cancelled()). */
 const CANCEL_AT_DEADLINE_MS = 100;
-
+// OpenTelemetry's RPC conventions: on a server span only these codes are the server's fault.
 const serverFaults = new Set([Code.UNKNOWN, Code.DEADLINE_EXCEEDED, Code.UNIMPLEMENTED, Code.INTERNAL, Code.UNAVAILABLE, Code.DATA_LOSS]);
 
 /** Everything about a method the pipeline needs, computed once when it is registered. */

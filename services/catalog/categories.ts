@@ -2,7 +2,7 @@
 // The tree stays a tree: a category cannot move below itself, and only a leaf that no product
 // names can be deleted.
 import { randomUUID } from "node:crypto";
-import type { Db } from "../../platform/db/db.js";
+import type { Db, Queryable } from "../../platform/db/db.js";
 import { failedPrecondition, fieldError, notFound } from "../../platform/errors.js";
 import { categoryStore as store, type CategoryRecord } from "./category-store.js";
 import { decodePageToken, listFingerprint, pageOf, pageSize } from "./page-token.js";
@@ -41,7 +41,9 @@ export function createCategories({ db, clock }: { db: Db; clock: () => Date }) {
   const subtrees = new Map<string, { ids: string[]; until: number }>();
   // Bumped by every change, so a lookup that raced one is not kept.
   let generation = 0;
-  const changed = <T>(result: T): T => {
+  /** A transaction that changes the tree: the kept subtrees are forgotten once it commits. */
+  const change = async <T>(fn: (q: Queryable) => Promise<T>): Promise<T> => {
+    const result = await db.tx(fn);
     generation++;
     subtrees.clear();
     return result;
@@ -50,12 +52,10 @@ export function createCategories({ db, clock }: { db: Db; clock: () => Date }) {
     async create(input: CategoryInput): Promise<CategoryRecord> {
       const name = input.name.trim();
       if (name === "") throw fieldError("name", "must not be blank");
-      return changed(
-        await db.tx(async (q) => {
-          if (input.parentId !== "" && !(await store.byId(q, input.parentId, { lock: true }))) throw fieldError("parent_id", "no such category");
-          return store.insert(q, { id: randomUUID(), slug: input.slug, name, parentId: input.parentId || undefined, description: input.description }, clock());
-        }),
-      );
+      return change(async (q) => {
+        if (input.parentId !== "" && !(await store.byId(q, input.parentId, { lock: true }))) throw fieldError("parent_id", "no such category");
+        return store.insert(q, { id: randomUUID(), slug: input.slug, name, parentId: input.parentId || undefined, description: input.description }, clock());
+      });
     },
 
     async update(id: string, input: CategoryInput, mask: readonly string[]): Promise<CategoryRecord> {
@@ -66,7 +66,7 @@ export function createCategories({ db, clock }: { db: Db; clock: () => Date }) {
       if (has("slug") && !(SLUG.test(input.slug) && input.slug.length <= 100)) throw fieldError("category.slug", "must be lower-case words of letters and digits joined by '-', at most 100 characters");
       if (has("parent_id") && input.parentId !== "" && !UUID.test(input.parentId)) throw fieldError("category.parent_id", "must be a UUID or empty");
       if (has("description") && input.description.length > 2000) throw fieldError("category.description", "must be at most 2000 characters");
-      return changed(await db.tx(async (q) => {
+      return change(async (q) => {
         const current = await store.byId(q, id, { lock: true });
         if (!current) throw notFound("category", id);
         const parentId = has("parent_id") ? input.parentId || undefined : current.parentId;
@@ -82,17 +82,16 @@ export function createCategories({ db, clock }: { db: Db; clock: () => Date }) {
           description: has("description") ? input.description : current.description,
         };
         return store.update(q, next, clock());
-      }));
+      });
     },
 
     async remove(id: string): Promise<void> {
-      await db.tx(async (q) => {
+      await change(async (q) => {
         if (!(await store.byId(q, id, { lock: true }))) throw notFound("category", id);
         if (await store.hasChildren(q, id)) throw failedPrecondition("the category has subcategories; delete or move them first");
         if (await store.hasProducts(q, id)) throw failedPrecondition("products are in this category; take them out first");
         await store.delete(q, id);
       });
-      changed(undefined);
     },
 
     async list(req: { pageSize: number; pageToken: string; parentId: string }): Promise<CategoryPage> {

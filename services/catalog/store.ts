@@ -35,15 +35,28 @@ interface SkuRow {
 
 export const PRODUCT_COLUMNS = "p.id, p.slug, p.name, p.description, p.category_ids, p.image_urls, p.status, p.published_at, p.created_at, p.updated_at";
 
+/** A SkuRow's columns as SQL over `skus s LEFT JOIN sku_stock st`: one spelling for a row of its own and for JSON. */
+const SKU_FIELDS: readonly (readonly [keyof SkuRow & string, string])[] = [
+  ["code", "s.code"],
+  ["name", "s.name"],
+  // As text: exact whatever the driver does with int8.
+  ["price", "s.price_minor::text"],
+  ["currency_code", "s.currency_code"],
+  ["attributes", "s.attributes"],
+  ["weight_grams", "s.weight_grams"],
+  ["active", "s.active"],
+  ["in_stock", "COALESCE(st.available > 0, false)"],
+];
+const SKU_COLUMNS = SKU_FIELDS.map(([key, sql]) => `${sql} AS ${key}`).join(", ");
+const SKU_JSON = `json_build_object(${SKU_FIELDS.map(([key, sql]) => `'${key}', ${sql}`).join(", ")})`;
+
 /**
  * The SKUs of the product row `alias`, in order, as one JSON array column `skus` (a SkuRow per
  * element): a product read or a page of them is one statement, not one more for the SKUs. In a
  * select list above an ORDER BY ... LIMIT, PostgreSQL runs it for the rows returned only.
  */
 export function skusOf(alias: string): string {
-  return `(SELECT COALESCE(json_agg(json_build_object('code', s.code, 'name', s.name, 'price', s.price_minor::text,
-      'currency_code', s.currency_code, 'attributes', s.attributes, 'weight_grams', s.weight_grams, 'active', s.active,
-      'in_stock', COALESCE(st.available > 0, false)) ORDER BY s.position), '[]')
+  return `(SELECT COALESCE(json_agg(${SKU_JSON} ORDER BY s.position), '[]')
     FROM skus s LEFT JOIN sku_stock st ON st.sku = s.code WHERE s.product_id = ${alias}.id) AS skus`;
 }
 
@@ -215,8 +228,7 @@ export function createCatalogStore(db: Db) {
     /** Details of `codes` with their products' facts, in no particular order. */
     async skuDetails(q: Queryable, codes: readonly string[]) {
       const { rows } = await q.query<SkuRow & { product_id: string; product_name: string; product_slug: string; image_url: string | null; category_ids: string[]; status: ProductStatus }>(
-        `SELECT s.product_id, s.code, s.name, s.price_minor::text AS price, s.currency_code, s.attributes, s.weight_grams, s.active,
-           COALESCE(st.available > 0, false) AS in_stock,
+        `SELECT s.product_id, ${SKU_COLUMNS},
            p.name AS product_name, p.slug AS product_slug, p.image_urls[1] AS image_url, p.category_ids, p.status
          FROM skus s JOIN products p ON p.id = s.product_id LEFT JOIN sku_stock st ON st.sku = s.code
          WHERE s.code = ANY($1::text[])`,

@@ -1,6 +1,7 @@
 // The order saga's port to the inventory service: hold stock for an order, turn it into a
 // sale, give it back (held units released; sold ones, for a cancellation, restocked). Every
-// call is idempotent by order id at the inventory, so a resumed saga repeats them safely. Failures come back as the peer's ShopError (saga.ts classifies them).
+// call is idempotent by order id at the inventory, so a resumed saga repeats them safely.
+// Failures come back as the peer's ShopError (saga.ts classifies them).
 import { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.js";
 import type { ServiceClient } from "../../platform/grpc/index.js";
 import type { CartItem } from "./pricing.js";

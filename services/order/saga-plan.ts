@@ -48,10 +48,7 @@ export const POINT_OF_NO_RETURN: StepName = "capture_payment";
  */
 export const CRASH_POINTS = [
   "order_created",
-  ...CHECKOUT_STEPS.flatMap((s) => [`${s}:called`, s] as const),
-  ...COMPENSATION_STEPS.flatMap((s) => [`${s}:called`, s] as const),
-  "restock_stock:called",
-  "restock_stock",
+  ...[...new Set<StepName>([...CHECKOUT_STEPS, ...COMPENSATION_STEPS, ...CANCEL_STEPS])].flatMap((s) => [`${s}:called`, s] as const),
 ] as const;
 
 export type CrashPoint = (typeof CRASH_POINTS)[number];
